@@ -1,0 +1,121 @@
+//! Flags for reading from a live cluster, named as kubectl names them.
+
+use clap::Args;
+
+/// How to reach the cluster(s) and what to list.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Cluster")]
+pub struct ClusterArgs {
+    /// Path to the kubeconfig file to use (that file only; default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+
+    /// The kubeconfig context to use; repeat to read several clusters in one run.
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+
+    /// Read every context of the kubeconfig.
+    #[arg(long, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+
+    /// The kubeconfig cluster to use.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The address and port of the Kubernetes API server.
+    #[arg(short = 's', long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate for the operation; repeatable.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub as_groups: Vec<String>,
+
+    /// Path to a cert file for the certificate authority.
+    #[arg(long, value_name = "FILE")]
+    pub certificate_authority: Option<String>,
+
+    /// Path to a client certificate file for TLS.
+    #[arg(long, value_name = "FILE")]
+    pub client_certificate: Option<String>,
+
+    /// Path to a client key file for TLS.
+    #[arg(long, value_name = "FILE")]
+    pub client_key: Option<String>,
+
+    /// Do not check the server's certificate (insecure).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Server name to use for server certificate validation.
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+
+    /// How long to wait for one server request (e.g. 30s, 1m; 0 = no limit).
+    #[arg(long, value_name = "DURATION", default_value = "0")]
+    pub request_timeout: String,
+
+    /// Read one namespace only. Without it every namespace is read: a snapshot
+    /// is cluster-wide. Cluster-scoped kinds are always read cluster-wide.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Read every namespace (the default; accepted for kubectl habit).
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+
+    /// Label selector applied by the API server (e.g. app=web,tier!=db).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Objects per list request (pagination); 0 lists without pages.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub chunk_size: u32,
+
+    /// How many resource types are listed at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+
+    /// Name of the label that tells clusters apart when several contexts are
+    /// read; an empty name leaves it out.
+    #[arg(long, value_name = "NAME", default_value = "cluster")]
+    pub cluster_label: String,
+}
+
+impl ClusterArgs {
+    /// The first cluster-only flag that was given, to refuse it with `--from-file`.
+    pub fn first_cluster_flag(&self) -> Option<&'static str> {
+        let set = [
+            ("--kubeconfig", self.kubeconfig.is_some()),
+            ("--context", !self.contexts.is_empty()),
+            ("--all-contexts", self.all_contexts),
+            ("--cluster", self.cluster.is_some()),
+            ("--user", self.user.is_some()),
+            ("--server", self.server.is_some()),
+            ("--token", self.token.is_some()),
+            ("--as", self.as_user.is_some()),
+            ("--as-group", !self.as_groups.is_empty()),
+            (
+                "--certificate-authority",
+                self.certificate_authority.is_some(),
+            ),
+            ("--client-certificate", self.client_certificate.is_some()),
+            ("--client-key", self.client_key.is_some()),
+            ("--insecure-skip-tls-verify", self.insecure_skip_tls_verify),
+            ("--tls-server-name", self.tls_server_name.is_some()),
+            ("--selector", self.selector.is_some()),
+        ];
+        set.into_iter().find(|(_, on)| *on).map(|(f, _)| f)
+    }
+}

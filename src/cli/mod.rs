@@ -1,0 +1,154 @@
+//! Command-line interface: kubectl-style flags, parsed by clap.
+
+pub mod cluster;
+pub mod push;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use cluster::ClusterArgs;
+pub use push::PushArgs;
+
+use crate::render::Format;
+
+const ABOUT: &str = "kube-state-metrics custom-resource-state metrics for Tanzu Application Platform, \
+from the command line.";
+
+const LONG_ABOUT: &str = "\
+kube-state-metrics custom-resource-state metrics for Tanzu Application Platform, from the command line.
+
+Lists the configured custom resources once from the current cluster (or reads
+`kubectl get -o json|yaml` output with --from-file), maps their fields to metrics
+with the same semantics as kube-state-metrics' CustomResourceStateMetrics config,
+and prints them as OpenMetrics, Prometheus text, JSON or a table, or pushes them
+to a Prometheus Pushgateway. Without --config, the embedded TAP config is used
+(see `kubectl tap-metrics config default`).";
+
+const AFTER_HELP: &str = "\
+Examples:
+  # A table of every TAP resource in the current cluster
+  kubectl tap-metrics
+
+  # OpenMetrics for objects you already have, no cluster needed
+  kubectl get workloads.carto.run,builds.kpack.io -A -o json | kubectl tap-metrics --from-file -
+
+  # Only workloads' metrics, with your own KSM config
+  kubectl tap-metrics --config values.yaml --resource workloads.carto.run -o prometheus
+
+  # From a cron job: replace the Pushgateway group with a fresh snapshot
+  kubectl tap-metrics --pushgateway http://pushgateway:9091 --job tap-metrics
+
+Exit codes:
+  0  success
+  1  failure: cluster unreachable, nothing could be read, push failed, output not writable
+  2  bad flags or arguments
+  3  the config cannot be read or is invalid
+  4  an input file cannot be read or holds no Kubernetes objects
+  5  partial result: some resources could not be read (e.g. forbidden); the rest was produced";
+
+/// `kubectl tap-metrics`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-tap_metrics",
+    bin_name = "kubectl tap-metrics",
+    display_name = "kubectl tap-metrics",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print or check KSM configs.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the embedded TAP config, a starting point for your own.
+    Default,
+    /// Check a config file (`-` for standard input) and report what it defines.
+    Validate {
+        /// The config: a CustomResourceStateMetrics document or Helm values.
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// Treat unknown keys as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// Flags of a snapshot run.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Read objects from a file instead of the cluster: `kubectl get -o json|yaml`
+    /// output, one object or a YAML stream; `-` is standard input. Repeatable.
+    #[arg(short = 'f', long = "from-file", value_name = "PATH")]
+    pub from_file: Vec<String>,
+
+    /// A KSM custom-resource-state config: a CustomResourceStateMetrics document
+    /// or Helm values holding one (`-` for standard input). Default: the embedded TAP config.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Fail on config keys that kube-state-metrics would ignore, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Output format. Default: table on a terminal, openmetrics otherwise.
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+
+    /// With -o table: every condition, full messages and one table per metric.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Only these resources: kind, plural or plural.group (e.g. workloads.carto.run); globs allowed. Repeatable.
+    #[arg(long = "resource", value_name = "NAME")]
+    pub resources: Vec<String>,
+
+    /// Only these metrics, by full name; globs allowed (e.g. 'kpack_*'). Repeatable.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+
+    /// Show each problem, not only counts (-v); repeat for more (a metric's
+    /// errorLogV sets the level its errors need).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print nothing on stderr but errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

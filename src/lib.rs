@@ -1,0 +1,19 @@
+//! `kubectl tap-metrics`: kube-state-metrics custom-resource-state metrics for
+//! Tanzu Application Platform, from the command line.
+//!
+//! Data flows one way, one module per step:
+//! [`cli`] → [`config`] → [`source`] → [`engine`] → [`model`] → [`render`] or [`push`].
+//! [`run`] wires them together for one invocation.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod push;
+pub mod render;
+pub mod run;
+pub mod source;
+pub mod ui;
+
+pub use error::{Error, ExitKind};

@@ -1,0 +1,413 @@
+//! The neutral metric model between the engine and the renderers: families of
+//! samples, in a fixed order.
+//!
+//! Samples are kept in [`Spool`]s, in memory up to a bound and then in an
+//! unnamed temporary file, so that a snapshot of tens of thousands of objects
+//! costs disk, not resident memory.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+
+/// The metric type as the config declares it. Renderers decide how each type
+/// is written in their format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    Gauge,
+    Info,
+    StateSet,
+}
+
+impl MetricType {
+    /// The lower-case name KSM uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+        }
+    }
+}
+
+/// Label pairs sorted by name, names unique.
+pub type Labels = Vec<(String, String)>;
+
+/// One sample: a label set and a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Labels,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.labels[i].1.as_str())
+    }
+}
+
+/// How a sample value is written, as KSM writes it: Go's shortest `%g`, with
+/// `NaN`, `+Inf` and `-Inf`.
+pub fn format_value(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    go_float(v)
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which is also what `%v` prints
+/// for a float: shortest round-trip digits, exponent form below 1e-4 and from
+/// 1e6 on (Go decides with precision 6 when formatting shortest).
+pub fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // Rust's `{:e}` gives the same shortest round-trip digits as Go.
+    let sci = format!("{:e}", v.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if v < 0.0 {
+        out.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push('0');
+        }
+        out.push_str(&e.to_string());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
+}
+
+/// Samples in order, spilled to an unnamed temporary file past [`Spool::MEMORY_LIMIT`].
+#[derive(Debug, Default)]
+pub struct Spool {
+    buf: Vec<u8>,
+    file: Option<File>,
+    count: u64,
+    label_names: BTreeSet<String>,
+}
+
+impl Spool {
+    /// Bytes kept in memory before the spool moves to disk.
+    pub const MEMORY_LIMIT: usize = 256 * 1024;
+
+    pub fn push(&mut self, labels: &[(String, String)], value: f64) -> io::Result<()> {
+        put_u32(&mut self.buf, labels.len());
+        for (name, val) in labels {
+            if !self.label_names.contains(name) {
+                self.label_names.insert(name.clone());
+            }
+            put_str(&mut self.buf, name);
+            put_str(&mut self.buf, val);
+        }
+        self.buf.extend_from_slice(&value.to_le_bytes());
+        self.count += 1;
+        if self.buf.len() >= Self::MEMORY_LIMIT {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(tempfile::tempfile()?),
+        };
+        file.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Every label name any sample carries.
+    pub fn label_names(&self) -> &BTreeSet<String> {
+        &self.label_names
+    }
+
+    /// Calls `f` with each sample, in the order they were pushed.
+    pub fn for_each(&self, mut f: impl FnMut(Sample) -> io::Result<()>) -> io::Result<()> {
+        if let Some(file) = &self.file {
+            let mut file = file.try_clone()?;
+            file.seek(SeekFrom::Start(0))?;
+            let mut r = BufReader::with_capacity(64 * 1024, file);
+            // The file holds whole records only: spills happen between pushes.
+            while let Some(s) = read_sample(&mut r)? {
+                f(s)?;
+            }
+        }
+        let mut r = &self.buf[..];
+        while let Some(s) = read_sample(&mut r)? {
+            f(s)?;
+        }
+        Ok(())
+    }
+}
+
+fn put_u32(buf: &mut Vec<u8>, n: usize) {
+    buf.extend_from_slice(&(n as u32).to_le_bytes());
+}
+
+fn put_str(buf: &mut Vec<u8>, s: &str) {
+    put_u32(buf, s.len());
+    buf.extend_from_slice(s.as_bytes());
+}
+
+fn read_sample(r: &mut impl Read) -> io::Result<Option<Sample>> {
+    let mut n = [0u8; 4];
+    match r.read_exact(&mut n) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let count = u32::from_le_bytes(n) as usize;
+    let mut labels = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = read_str(r)?;
+        let value = read_str(r)?;
+        labels.push((name, value));
+    }
+    let mut v = [0u8; 8];
+    r.read_exact(&mut v)?;
+    Ok(Some(Sample {
+        labels,
+        value: f64::from_le_bytes(v),
+    }))
+}
+
+fn read_str(r: &mut impl Read) -> io::Result<String> {
+    let mut n = [0u8; 4];
+    r.read_exact(&mut n)?;
+    let mut bytes = vec![0u8; u32::from_le_bytes(n) as usize];
+    r.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// One metric family: a name, its help and type, and its samples in parts.
+#[derive(Debug)]
+pub struct Family {
+    pub name: String,
+    pub help: String,
+    pub metric_type: MetricType,
+    pub parts: Vec<Part>,
+}
+
+/// The samples one config resource gave a family, from one source.
+#[derive(Debug)]
+pub struct Part {
+    /// Index of the config resource (in config order) the samples come from.
+    pub resource: usize,
+    /// The cluster (kubeconfig context) they were read from, if any.
+    pub cluster: Option<String>,
+    /// Labels added to every sample of the part (e.g. `cluster`); they win over
+    /// the sample's own label of the same name.
+    pub extra_labels: Labels,
+    pub samples: std::sync::Arc<Spool>,
+}
+
+impl Family {
+    /// Number of samples in all parts.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(|p| p.samples.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every label name any sample of the family carries.
+    pub fn label_names(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for p in &self.parts {
+            names.extend(p.samples.label_names().iter().cloned());
+            names.extend(p.extra_labels.iter().map(|(n, _)| n.clone()));
+        }
+        names
+    }
+
+    /// Calls `f` with each sample of every part, in order, extra labels merged in.
+    pub fn for_each_sample(
+        &self,
+        mut f: impl FnMut(&Part, Sample) -> io::Result<()>,
+    ) -> io::Result<()> {
+        for part in &self.parts {
+            part.samples.for_each(|mut s| {
+                for (name, value) in &part.extra_labels {
+                    match s.labels.binary_search_by(|(n, _)| n.cmp(name)) {
+                        Ok(i) => s.labels[i].1 = value.clone(),
+                        Err(i) => s.labels.insert(i, (name.clone(), value.clone())),
+                    }
+                }
+                f(part, s)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A whole snapshot: the families in output order.
+#[derive(Debug, Default)]
+pub struct MetricSet {
+    pub families: Vec<Family>,
+    /// The config resources, indexed by [`Part::resource`].
+    pub resources: Vec<ResourceSummary>,
+}
+
+/// A config resource as the renderers see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceSummary {
+    pub group: String,
+    /// `*` when the config reads every version.
+    pub version: String,
+    pub kind: String,
+    /// Objects evaluated, over all sources.
+    pub objects: u64,
+}
+
+impl MetricSet {
+    pub fn sample_count(&self) -> u64 {
+        self.families.iter().map(Family::len).sum()
+    }
+
+    /// The same families restricted to the parts `keep` accepts; families left
+    /// without parts are dropped.
+    pub fn filter_parts(&self, keep: impl Fn(&Part) -> bool) -> MetricSet {
+        let families = self
+            .families
+            .iter()
+            .filter_map(|f| {
+                let parts: Vec<Part> = f
+                    .parts
+                    .iter()
+                    .filter(|p| keep(p))
+                    .map(|p| Part {
+                        resource: p.resource,
+                        cluster: p.cluster.clone(),
+                        extra_labels: p.extra_labels.clone(),
+                        samples: p.samples.clone(),
+                    })
+                    .collect();
+                (!parts.is_empty()).then(|| Family {
+                    name: f.name.clone(),
+                    help: f.help.clone(),
+                    metric_type: f.metric_type,
+                    parts,
+                })
+            })
+            .collect();
+        MetricSet {
+            families,
+            resources: self.resources.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_go() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1"),
+            (-1.0, "-1"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (0.00001, "1e-05"),
+            (0.0001, "0.0001"),
+            (1_704_164_645.0, "1.704164645e+09"),
+            (5_368_709_120.0, "5.36870912e+09"),
+            (0.125, "0.125"),
+            (100000.0, "100000"),
+            (1e21, "1e+21"),
+            (1.5e-300, "1.5e-300"),
+            (-2.5e7, "-2.5e+07"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(go_float(*v), *want, "{v}");
+        }
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn spool_round_trips_through_disk() {
+        let mut s = Spool::default();
+        let big = "x".repeat(1000);
+        let n = 2 * Spool::MEMORY_LIMIT / 1000 + 7;
+        for i in 0..n {
+            s.push(
+                &[("a".into(), big.clone()), ("i".into(), i.to_string())],
+                i as f64,
+            )
+            .unwrap();
+        }
+        assert!(s.file.is_some());
+        let mut seen = 0;
+        s.for_each(|sample| {
+            assert_eq!(sample.label("i"), Some(seen.to_string().as_str()));
+            assert_eq!(sample.value, seen as f64);
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, n);
+        assert_eq!(s.len(), n as u64);
+        assert_eq!(
+            s.label_names().iter().cloned().collect::<Vec<_>>(),
+            ["a", "i"]
+        );
+    }
+}

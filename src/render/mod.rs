@@ -1,0 +1,102 @@
+//! Renderers: the metric model written as OpenMetrics, Prometheus text, JSON
+//! or a table for people. Renderers only format; labels and values come
+//! finished from the engine.
+
+mod json;
+mod openmetrics;
+mod prometheus;
+mod table;
+
+use std::io::{self, Write};
+
+use crate::model::MetricSet;
+
+pub use table::TableOptions;
+
+/// The `-o/--output` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// OpenMetrics 1.0 text, ending in `# EOF`.
+    Openmetrics,
+    /// Prometheus text format 0.0.4 (info and stateset written as gauge).
+    Prometheus,
+    /// A table per resource kind, for people.
+    Table,
+    /// prom2json's shape: `[{name, help, type, metrics: [{labels, value}]}]`.
+    Json,
+}
+
+impl Format {
+    /// The HTTP content type of the format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Openmetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::Table => "text/plain; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// Writes `set` in `format`.
+pub fn render(
+    set: &MetricSet,
+    format: Format,
+    table: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Openmetrics => openmetrics::render(set, out),
+        Format::Prometheus => prometheus::render(set, out),
+        Format::Json => json::render(set, out),
+        Format::Table => table::render(set, table, out),
+    }
+}
+
+/// Prometheus text 0.0.4 of `set`, the body a Pushgateway accepts.
+pub fn prometheus_text(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
+    prometheus::render(set, out)
+}
+
+/// Label values escape `\`, `"` and newline, in both text formats.
+fn write_label_value(out: &mut impl Write, v: &str) -> io::Result<()> {
+    let mut start = 0;
+    for (i, b) in v.bytes().enumerate() {
+        let esc: &[u8] = match b {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            b'\n' => b"\\n",
+            _ => continue,
+        };
+        out.write_all(&v.as_bytes()[start..i])?;
+        out.write_all(esc)?;
+        start = i + 1;
+    }
+    out.write_all(&v.as_bytes()[start..])
+}
+
+/// `name{a="x",b="y"} value` with the given labels.
+fn write_sample(
+    out: &mut impl Write,
+    name: &str,
+    labels: &[(&str, &str)],
+    value: f64,
+) -> io::Result<()> {
+    out.write_all(name.as_bytes())?;
+    if !labels.is_empty() {
+        out.write_all(b"{")?;
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(k.as_bytes())?;
+            out.write_all(b"=\"")?;
+            write_label_value(out, v)?;
+            out.write_all(b"\"")?;
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b" ")?;
+    out.write_all(crate::model::format_value(value).as_bytes())?;
+    out.write_all(b"\n")
+}

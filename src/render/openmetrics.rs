@@ -1,0 +1,70 @@
+//! OpenMetrics 1.0 text.
+//!
+//! Sample names are KSM's. The `info` and `stateset` types are used only where
+//! OpenMetrics' naming rules allow them without renaming a sample: an info
+//! metric named `x_info` becomes family `x` of type info; a stateset whose state
+//! label is named after the metric stays a stateset. Everything else is a gauge.
+//! Every sample of a family carries the family's full label set (an absent
+//! label is written as `""`, which OpenMetrics reads as absent).
+
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
+
+use crate::model::{Family, MetricSet, MetricType};
+
+pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(64 * 1024, out);
+    let taken: BTreeSet<&str> = set.families.iter().map(|f| f.name.as_str()).collect();
+    for fam in &set.families {
+        let label_names = fam.label_names();
+        let (family_name, type_name) = om_type(fam, &taken, &label_names);
+        write!(out, "# HELP {family_name} ")?;
+        write_help(&mut out, &fam.help)?;
+        writeln!(out, "\n# TYPE {family_name} {type_name}")?;
+        let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+        fam.for_each_sample(|_, s| {
+            let mut labels: Vec<(&str, &str)> = Vec::with_capacity(names.len());
+            let mut have = s.labels.iter().peekable();
+            for n in &names {
+                match have.peek() {
+                    Some((k, v)) if k == n => {
+                        labels.push((n, v.as_str()));
+                        have.next();
+                    }
+                    _ => labels.push((n, "")),
+                }
+            }
+            super::write_sample(&mut out, &fam.name, &labels, s.value)
+        })?;
+    }
+    out.write_all(b"# EOF\n")?;
+    out.flush()
+}
+
+/// The family name and type OpenMetrics gets for `fam`.
+fn om_type<'a>(
+    fam: &'a Family,
+    taken: &BTreeSet<&str>,
+    labels: &BTreeSet<String>,
+) -> (&'a str, &'static str) {
+    match fam.metric_type {
+        MetricType::Info => match fam.name.strip_suffix("_info") {
+            Some(base) if crate::engine::is_valid_metric_name(base) && !taken.contains(base) => {
+                (base, "info")
+            }
+            _ => (&fam.name, "gauge"),
+        },
+        MetricType::StateSet if labels.contains(&fam.name) => (&fam.name, "stateset"),
+        _ => (&fam.name, "gauge"),
+    }
+}
+
+/// OpenMetrics escapes `\`, newline and `"` in HELP.
+fn write_help(out: &mut impl Write, help: &str) -> io::Result<()> {
+    out.write_all(
+        help.replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('"', "\\\"")
+            .as_bytes(),
+    )
+}

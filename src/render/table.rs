@@ -1,0 +1,275 @@
+//! A view for people: per resource kind, one row per object with its
+//! condition status, like `kubectl get`. `--wide` adds every condition and the
+//! full message, then one table per metric with all its labels.
+//!
+//! Objects are told apart by their `cluster`, `namespace` and `name` labels;
+//! conditions come from metrics that carry both a `type` and a `status` label.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use comfy_table::{ContentArrangement, Table, presets};
+
+use crate::model::{MetricSet, Sample};
+
+/// How the table is laid out.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    pub wide: bool,
+    /// Fit the terminal's width (stdout is a terminal).
+    pub fit_terminal: bool,
+    /// A fixed width to fit instead.
+    pub width: Option<u16>,
+    /// Seconds since the epoch, for the AGE column; now when `None`.
+    pub now: Option<i64>,
+}
+
+/// Condition types that say whether an object is healthy, most telling first.
+const HEALTH_TYPES: &[&str] = &["Ready", "Succeeded", "ReconcileSucceeded", "Healthy"];
+const MESSAGE_WIDTH: usize = 60;
+
+#[derive(Default)]
+struct Row {
+    cluster: String,
+    namespace: String,
+    name: String,
+    created: Option<String>,
+    /// (type, status, reason, message), first seen first, one per type.
+    conditions: Vec<[String; 4]>,
+    samples: u64,
+}
+
+pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
+    let now = opts.now.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    });
+    let multi_cluster = set
+        .families
+        .iter()
+        .flat_map(|f| &f.parts)
+        .filter_map(|p| p.cluster.as_deref())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let objects: u64 = set.resources.iter().map(|r| r.objects).sum();
+    writeln!(
+        out,
+        "{} objects of {} kinds, {} metrics, {} samples",
+        objects,
+        set.resources.iter().filter(|r| r.objects > 0).count(),
+        set.families.len(),
+        set.sample_count()
+    )?;
+    for (ri, res) in set.resources.iter().enumerate() {
+        if res.objects == 0 {
+            continue;
+        }
+        let mut rows: Vec<Row> = Vec::new();
+        let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+        for fam in &set.families {
+            fam.for_each_sample(|part, s| {
+                if part.resource != ri {
+                    return Ok(());
+                }
+                let key = (
+                    s.label("cluster").unwrap_or("").to_string(),
+                    s.label("namespace").unwrap_or("").to_string(),
+                    s.label("name").unwrap_or("").to_string(),
+                );
+                let i = *index.entry(key.clone()).or_insert_with(|| {
+                    rows.push(Row {
+                        cluster: key.0,
+                        namespace: key.1,
+                        name: key.2,
+                        ..Row::default()
+                    });
+                    rows.len() - 1
+                });
+                add_sample(&mut rows[i], &s);
+                Ok(())
+            })?;
+        }
+        let group = if res.group.is_empty() {
+            "core"
+        } else {
+            &res.group
+        };
+        writeln!(out, "\n{} ({group}): {} objects", res.kind, res.objects)?;
+        if rows.is_empty() {
+            writeln!(out, "  no samples")?;
+            continue;
+        }
+        let with_conditions = rows.iter().any(|r| !r.conditions.is_empty());
+        let mut header: Vec<&str> = Vec::new();
+        if multi_cluster {
+            header.push("CLUSTER");
+        }
+        header.extend(["NAMESPACE", "NAME"]);
+        if with_conditions {
+            header.extend(["READY", "REASON"]);
+        }
+        header.extend(["AGE", "SAMPLES"]);
+        if with_conditions {
+            if opts.wide {
+                header.push("CONDITIONS");
+            }
+            header.push("MESSAGE");
+        }
+        let mut t = new_table(opts);
+        t.set_header(header);
+        for r in &rows {
+            let mut cells: Vec<String> = Vec::new();
+            if multi_cluster {
+                cells.push(r.cluster.clone());
+            }
+            cells.push(or_dash(&r.namespace));
+            cells.push(or_dash(&r.name));
+            let health = HEALTH_TYPES
+                .iter()
+                .find_map(|t| r.conditions.iter().find(|c| c[0] == *t))
+                .or_else(|| r.conditions.first());
+            if with_conditions {
+                cells.push(health.map_or("-".into(), |c| c[1].clone()));
+                cells.push(health.map_or(String::new(), |c| c[2].clone()));
+            }
+            cells.push(
+                r.created
+                    .as_deref()
+                    .and_then(crate::engine::value::parse_rfc3339)
+                    .map_or("-".into(), |t| human_age(now - t)),
+            );
+            cells.push(r.samples.to_string());
+            if with_conditions {
+                if opts.wide {
+                    let all: Vec<String> = r
+                        .conditions
+                        .iter()
+                        .map(|c| format!("{}={}", c[0], c[1]))
+                        .collect();
+                    cells.push(all.join(" "));
+                }
+                let msg = health.map_or("", |c| c[3].as_str()).replace('\n', " ");
+                cells.push(if opts.wide {
+                    msg
+                } else {
+                    truncate(&msg, MESSAGE_WIDTH)
+                });
+            }
+            t.add_row(cells);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if opts.wide {
+        for fam in &set.families {
+            let names: Vec<String> = fam
+                .label_names()
+                .into_iter()
+                .filter(|n| !n.starts_with("customresource_"))
+                .collect();
+            writeln!(
+                out,
+                "\n{} ({}): {} samples",
+                fam.name,
+                fam.metric_type.as_str(),
+                fam.len()
+            )?;
+            if fam.is_empty() {
+                continue;
+            }
+            let mut t = new_table(opts);
+            let mut header: Vec<String> = names.iter().map(|n| n.to_uppercase()).collect();
+            header.push("VALUE".into());
+            t.set_header(header);
+            fam.for_each_sample(|_, s| {
+                let mut cells: Vec<String> = names
+                    .iter()
+                    .map(|n| s.label(n).unwrap_or("").replace('\n', " "))
+                    .collect();
+                cells.push(crate::model::format_value(s.value));
+                t.add_row(cells);
+                Ok(())
+            })?;
+            writeln!(out, "{t}")?;
+        }
+    }
+    Ok(())
+}
+
+fn new_table(opts: &TableOptions) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    if opts.wide {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    } else if let Some(w) = opts.width {
+        t.set_width(w);
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else if opts.fit_terminal {
+        // comfy-table reads the terminal's width itself.
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    }
+    t
+}
+
+fn add_sample(row: &mut Row, s: &Sample) {
+    row.samples += 1;
+    if row.created.is_none()
+        && let Some(c) = s.label("created_at")
+    {
+        row.created = Some(c.to_string());
+    }
+    if let (Some(ty), Some(status)) = (s.label("type"), s.label("status"))
+        && !row.conditions.iter().any(|c| c[0] == ty)
+    {
+        row.conditions.push([
+            ty.to_string(),
+            status.to_string(),
+            s.label("reason").unwrap_or("").to_string(),
+            s.label("message").unwrap_or("").to_string(),
+        ]);
+    }
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-".into() } else { s.into() }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
+
+/// Ages as kubectl prints them: `45s`, `12m`, `5h`, `3d`, `2y`.
+fn human_age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..10_800 => format!("{}m", s / 60),
+        10_800..172_800 => format!("{}h", s / 3600),
+        172_800..63_072_000 => format!("{}d", s / 86_400),
+        _ => format!("{}y", s / 31_536_000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_truncation() {
+        assert_eq!(human_age(5), "5s");
+        assert_eq!(human_age(600), "10m");
+        assert_eq!(human_age(4 * 3600), "4h");
+        assert_eq!(human_age(3 * 86_400), "3d");
+        assert_eq!(human_age(-3), "0s");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,273 @@
+//! One invocation, start to end: config → source → engine → model → render or push.
+
+use std::io::{IsTerminal, Write};
+
+use clap::CommandFactory;
+use globset::{GlobSet, GlobSetBuilder};
+
+use crate::cli::{Cli, Command, ConfigCommand, RunArgs};
+use crate::config::{self, Loaded};
+use crate::engine::{Engine, EvalErrors};
+use crate::error::{Error, ExitKind};
+use crate::model::MetricSet;
+use crate::render::{self, Format, TableOptions};
+use crate::source::{cluster, file};
+use crate::ui::Ui;
+
+/// How a run that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Complete,
+    /// Some resources could not be read; what could be read was produced.
+    Partial,
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    match cli.command {
+        Some(Command::Config(ConfigCommand::Default)) => {
+            write_stdout(|out| out.write_all(config::TAP_DEFAULT_YAML.as_bytes()))?;
+            Ok(Outcome::Complete)
+        }
+        Some(Command::Config(ConfigCommand::Validate { file, strict })) => validate(&file, strict),
+        Some(Command::Completion { shell }) => {
+            write_stdout(|out| {
+                clap_complete::generate(shell, &mut Cli::command(), "kubectl-tap_metrics", out);
+                Ok(())
+            })?;
+            Ok(Outcome::Complete)
+        }
+        None => snapshot(&cli.run),
+    }
+}
+
+fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
+    let ui = Ui::new(args.quiet, args.verbose);
+    let loaded = match &args.config {
+        Some(path) => config::load_path(path)?,
+        None => config::tap_default(),
+    };
+    check_unknown_keys(&loaded, args.strict, &ui)?;
+    let mut engine = Engine::compile(&loaded.config, &loaded.origin)?;
+    apply_filters(&mut engine, &args.resources, &args.metrics)?;
+
+    let mut errors = EvalErrors::new(args.verbose);
+    let (batches, outcome) = if args.from_file.is_empty() {
+        let collected = cluster::collect(&engine, &args.cluster, &mut errors, &ui)?;
+        let outcome = if collected.partial {
+            Outcome::Partial
+        } else {
+            Outcome::Complete
+        };
+        (collected.batches, outcome)
+    } else {
+        if let Some(flag) = args.cluster.first_cluster_flag() {
+            return Err(Error::usage(format!(
+                "{flag} reads from a cluster and cannot be used with --from-file"
+            )));
+        }
+        let (batches, stats) = file::collect(
+            &engine,
+            &args.from_file,
+            args.cluster.namespace.as_deref(),
+            &mut errors,
+        )?;
+        if !stats.unmatched.is_empty() {
+            ui.detail(format!(
+                "{} of {} objects match no config resource:",
+                stats.unmatched.len(),
+                stats.objects
+            ));
+            for u in &stats.unmatched {
+                ui.detail(format!("  {u}"));
+            }
+        }
+        (batches, Outcome::Complete)
+    };
+    let set = engine.assemble(batches);
+    report_eval_errors(&errors, &ui);
+
+    if args.push.pushgateway.is_some() {
+        let summary = crate::push::push(
+            &set,
+            &args.push,
+            &args.cluster,
+            outcome == Outcome::Partial,
+            &ui,
+        )?;
+        ui.info(summary.to_string());
+        if let Some(format) = args.output {
+            print(&set, format, args)?;
+        }
+    } else {
+        let format = args.output.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Openmetrics
+            }
+        });
+        print(&set, format, args)?;
+    }
+    Ok(outcome)
+}
+
+fn print(set: &MetricSet, format: Format, args: &RunArgs) -> Result<(), Error> {
+    let table = TableOptions {
+        wide: args.wide,
+        fit_terminal: std::io::stdout().is_terminal(),
+        ..TableOptions::default()
+    };
+    write_stdout(|out| render::render(set, format, &table, out))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    match f(&mut lock).and_then(|_| lock.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::failure(format!(
+            "cannot write output: {}",
+            crate::source::io_reason(&e)
+        ))),
+    }
+}
+
+fn check_unknown_keys(loaded: &Loaded, strict: bool, ui: &Ui) -> Result<(), Error> {
+    if loaded.unknown_keys.is_empty() {
+        return Ok(());
+    }
+    if strict {
+        let all: Vec<String> = loaded.unknown_keys.iter().map(|u| u.to_string()).collect();
+        return Err(Error::new(
+            ExitKind::Config,
+            format!("config {}: {} (--strict)", loaded.origin, all.join("; ")),
+        ));
+    }
+    for u in &loaded.unknown_keys {
+        ui.warn(format!(
+            "config {}: {u}; kube-state-metrics ignores it",
+            loaded.origin
+        ));
+    }
+    Ok(())
+}
+
+fn validate(path: &str, strict: bool) -> Result<Outcome, Error> {
+    let ui = Ui::new(false, 0);
+    let loaded = config::load_path(path)?;
+    check_unknown_keys(&loaded, strict, &ui)?;
+    let engine = Engine::compile(&loaded.config, &loaded.origin)?;
+    let metrics: usize = engine.resources().iter().map(|r| r.families.len()).sum();
+    write_stdout(|out| {
+        writeln!(out, "config {}: {}", loaded.origin, loaded.form)?;
+        writeln!(
+            out,
+            "{} resources, {} metrics",
+            engine.resources().len(),
+            metrics
+        )?;
+        for r in engine.resources() {
+            writeln!(out, "  {}", r.gvk)?;
+            for f in &r.families {
+                writeln!(out, "    {} ({})", f.name, f.metric_type.as_str())?;
+            }
+        }
+        if !loaded.unknown_keys.is_empty() {
+            writeln!(
+                out,
+                "{} unknown keys (see warnings)",
+                loaded.unknown_keys.len()
+            )?;
+        }
+        writeln!(out, "valid")
+    })?;
+    Ok(Outcome::Complete)
+}
+
+fn glob_set(patterns: &[String], flag: &str) -> Result<GlobSet, Error> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let g = globset::GlobBuilder::new(p)
+            .case_insensitive(true)
+            .literal_separator(false)
+            .build()
+            .map_err(|e| Error::usage(format!("{flag} {p:?}: {e}")))?;
+        b.add(g);
+    }
+    b.build().map_err(|e| Error::usage(format!("{flag}: {e}")))
+}
+
+/// Narrows the engine to `--resource` and `--metric`.
+fn apply_filters(
+    engine: &mut Engine,
+    resources: &[String],
+    metrics: &[String],
+) -> Result<(), Error> {
+    if resources.is_empty() && metrics.is_empty() {
+        return Ok(());
+    }
+    let res_globs = glob_set(resources, "--resource")?;
+    let metric_globs = glob_set(metrics, "--metric")?;
+    engine.retain(
+        |r| {
+            if resources.is_empty() {
+                return true;
+            }
+            let plural = r.plural_guess();
+            let g = &r.gvk.group;
+            [
+                r.gvk.kind.clone(),
+                plural.clone(),
+                format!("{plural}.{g}"),
+                format!("{}.{g}", r.gvk.kind),
+            ]
+            .iter()
+            .any(|c| res_globs.is_match(c))
+        },
+        |f| metrics.is_empty() || metric_globs.is_match(&f.name),
+    );
+    if engine.resources().is_empty() {
+        let mut given: Vec<String> = resources
+            .iter()
+            .map(|r| format!("--resource {r}"))
+            .collect();
+        given.extend(metrics.iter().map(|m| format!("--metric {m}")));
+        return Err(Error::usage(format!(
+            "{} matched nothing in the config (see `kubectl tap-metrics config validate FILE` for its resources and metrics)",
+            given.join(" ")
+        )));
+    }
+    Ok(())
+}
+
+fn report_eval_errors(errors: &EvalErrors, ui: &Ui) {
+    if errors.total == 0 {
+        return;
+    }
+    for m in &errors.messages {
+        ui.detail(format!("error: {m}"));
+    }
+    if errors.messages_dropped > 0 {
+        ui.detail(format!(
+            "… {} more errors not shown",
+            errors.messages_dropped
+        ));
+    }
+    let per: Vec<String> = errors
+        .by_metric
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    let hint = if errors.messages.is_empty() {
+        "; run with -v to see each"
+    } else {
+        ""
+    };
+    ui.warn(format!(
+        "{} evaluation errors, samples skipped as kube-state-metrics would ({}){hint}",
+        errors.total,
+        per.join(", ")
+    ));
+}

@@ -1,0 +1,69 @@
+//! Messages on stderr, in kubectl's wording: `error: …`, `warning: …`.
+//! Standard output carries only the requested output.
+
+use std::io::{IsTerminal, Write};
+
+/// What the user asked to see on stderr.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ui {
+    /// `-q`: errors only.
+    pub quiet: bool,
+    /// `-v` count.
+    pub verbose: u8,
+    /// stderr is a terminal (progress lines are shown only there).
+    pub stderr_tty: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool, verbose: u8) -> Ui {
+        Ui {
+            quiet,
+            verbose,
+            stderr_tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Something the user should know about; hidden by `-q`.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("warning: {}", msg.as_ref());
+        }
+    }
+
+    /// A summary line; hidden by `-q`.
+    pub fn info(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// Shown with `-v` (and not with `-q`).
+    pub fn detail(&self, msg: impl AsRef<str>) {
+        if !self.quiet && self.verbose > 0 {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// Whether a progress line may be drawn.
+    pub fn progress_enabled(&self) -> bool {
+        self.stderr_tty && !self.quiet
+    }
+
+    /// Redraws the one progress line (terminal only).
+    pub fn progress(&self, msg: impl AsRef<str>) {
+        if self.progress_enabled() {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\x1b[2K{}", msg.as_ref());
+            let _ = e.flush();
+        }
+    }
+
+    /// Clears the progress line.
+    pub fn progress_done(&self) {
+        if self.progress_enabled() {
+            let mut e = std::io::stderr().lock();
+            let _ = write!(e, "\r\x1b[2K");
+            let _ = e.flush();
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! [`run`] wires them together for one invocation.
 
 pub mod cli;
+pub mod complete;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -17,3 +18,11 @@ pub mod source;
 pub mod ui;
 
 pub use error::{Error, ExitKind};
+
+/// The version `--version` prints: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TAP_METRICS_GIT_COMMIT"),
+    ")"
+);

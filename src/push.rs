@@ -24,3 +24,7 @@ pub fn push(
 ) -> Result<PushSummary, Error> {
     Err(Error::failure("pushing is not built yet"))
 }
+
+pub fn delete(_args: &PushArgs, _cluster: &ClusterArgs, _ui: &Ui) -> Result<PushSummary, Error> {
+    Err(Error::failure("deleting is not built yet"))
+}

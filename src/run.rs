@@ -36,6 +36,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             })?;
             Ok(Outcome::Complete)
         }
+        Some(Command::Complete { words }) => {
+            write_stdout(|out| crate::complete::complete(&words, out))?;
+            Ok(Outcome::Complete)
+        }
         None => snapshot(&cli.run),
     }
 }
@@ -49,6 +53,12 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     check_unknown_keys(&loaded, args.strict, &ui)?;
     let mut engine = Engine::compile(&loaded.config, &loaded.origin)?;
     apply_filters(&mut engine, &args.resources, &args.metrics)?;
+
+    if args.push.delete {
+        let summary = crate::push::delete(&args.push, &args.cluster, &ui)?;
+        ui.info(summary.to_string());
+        return Ok(Outcome::Complete);
+    }
 
     let mut errors = EvalErrors::new(args.verbose);
     let (batches, outcome) = if args.from_file.is_empty() {

@@ -51,7 +51,7 @@ Exit codes:
     name = "kubectl-tap_metrics",
     bin_name = "kubectl tap-metrics",
     display_name = "kubectl tap-metrics",
-    version,
+    version = crate::VERSION,
     about = ABOUT,
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
@@ -75,6 +75,14 @@ pub enum Command {
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// kubectl's plugin completion protocol (kubectl 1.26+), used by
+    /// `kubectl_complete-tap_metrics`: prints candidates, then `:<directive>`.
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        /// The words typed after `kubectl tap-metrics`, the last one being completed.
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        words: Vec<String>,
     },
 }
 

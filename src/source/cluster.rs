@@ -23,3 +23,9 @@ pub fn collect(
         "reading from a cluster is not built yet; use --from-file",
     ))
 }
+
+/// The names of the clusters a run reads (kubeconfig context names), in order;
+/// the `cluster` label value of each. (For `--delete`, which lists nothing.)
+pub fn context_names(_args: &ClusterArgs) -> Result<Vec<String>, Error> {
+    Err(Error::failure("reading from a cluster is not built yet"))
+}

@@ -5,9 +5,14 @@
 //! metric named `x_info` becomes family `x` of type info; a stateset whose state
 //! label is named after the metric stays a stateset. Everything else is a gauge.
 //! Every sample of a family carries the family's full label set (an absent
-//! label is written as `""`, which OpenMetrics reads as absent).
+//! label is written as `""`, which OpenMetrics reads as absent). OpenMetrics
+//! forbids two samples with one label set in a family, which KSM can emit
+//! (objects that differ only in labels not extracted): later ones are dropped.
+//! Families without samples are left out (KSM prints their headers; parsers
+//! such as the openmetrics-parser crate cannot read a family of headers only).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufWriter, Write};
 
 use crate::model::{Family, MetricSet, MetricType};
@@ -15,13 +20,15 @@ use crate::model::{Family, MetricSet, MetricType};
 pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, out);
     let taken: BTreeSet<&str> = set.families.iter().map(|f| f.name.as_str()).collect();
-    for fam in &set.families {
+    for fam in set.families.iter().filter(|f| !f.is_empty()) {
         let label_names = fam.label_names();
         let (family_name, type_name) = om_type(fam, &taken, &label_names);
         write!(out, "# HELP {family_name} ")?;
         write_help(&mut out, &fam.help)?;
         writeln!(out, "\n# TYPE {family_name} {type_name}")?;
         let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+        // 64-bit hashes of the label sets seen: 8 bytes a sample, not the labels.
+        let mut seen: HashSet<u64> = HashSet::new();
         fam.for_each_sample(|_, s| {
             let mut labels: Vec<(&str, &str)> = Vec::with_capacity(names.len());
             let mut have = s.labels.iter().peekable();
@@ -33,6 +40,11 @@ pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
                     }
                     _ => labels.push((n, "")),
                 }
+            }
+            let mut h = DefaultHasher::new();
+            labels.hash(&mut h);
+            if !seen.insert(h.finish()) {
+                return Ok(());
             }
             super::write_sample(&mut out, &fam.name, &labels, s.value)
         })?;

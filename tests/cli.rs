@@ -1,0 +1,326 @@
+//! The binary as a user runs it: flags, formats, errors and exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use assert_cmd::cargo::cargo_bin;
+use predicates::prelude::*;
+
+fn cmd() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(cargo_bin("kubectl-tap_metrics"));
+    // Never reach for a real cluster or kubeconfig from these tests.
+    c.env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    c
+}
+
+const WORKLOAD: &str = r#"{"apiVersion": "v1", "kind": "List", "items": [
+ {"apiVersion": "carto.run/v1alpha1", "kind": "Workload",
+  "metadata": {"name": "api", "namespace": "dev", "creationTimestamp": "2024-01-02T03:04:05Z",
+               "labels": {"apps.tanzu.vmware.com/workload-type": "web"}},
+  "spec": {"source": {"git": {"url": "https://example.com/api.git", "ref": {"branch": "main"}}}},
+  "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Failed", "message": "it \"broke\"\nbadly"},
+                            {"type": "SupplyChainReady", "status": "True"}]}},
+ {"apiVersion": "kpack.io/v1alpha2", "kind": "Build",
+  "metadata": {"name": "api-build-1", "namespace": "qa", "labels": {"carto.run/workload-name": "api"}},
+  "status": {"buildMetadata": [{"id": "paketo/java", "version": "1.0"}],
+             "conditions": [{"type": "Succeeded", "status": "True"}]}},
+ {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unrelated", "namespace": "dev"}}
+]}"#;
+
+fn input_file() -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(WORKLOAD.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn help_and_version() {
+    cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--from-file"))
+        .stdout(predicate::str::contains("Exit codes:"))
+        .stdout(predicate::str::contains("5  partial result"));
+    cmd()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "kubectl tap-metrics {} (",
+            env!("CARGO_PKG_VERSION")
+        )));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    cmd()
+        .arg("--no-such-flag")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--no-such-flag"));
+    cmd().args(["-o", "xml"]).assert().code(2);
+    let f = input_file();
+    cmd()
+        .args([
+            "--from-file",
+            f.path().to_str().unwrap(),
+            "--context",
+            "prod",
+        ])
+        .assert()
+        .code(2)
+        .stderr("error: --context reads from a cluster and cannot be used with --from-file\n");
+    cmd()
+        .args([
+            "--from-file",
+            f.path().to_str().unwrap(),
+            "--resource",
+            "nothing*",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--resource nothing* matched nothing",
+        ));
+}
+
+#[test]
+fn default_output_off_a_terminal_is_openmetrics() {
+    let f = input_file();
+    let out = cmd()
+        .args(["--from-file", f.path().to_str().unwrap()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(
+        text.contains("# TYPE cartographer_workload info\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("message=\"it \\\"broke\\\"\\nbadly\""),
+        "{text}"
+    );
+    openmetrics_parser::openmetrics::parse_openmetrics(&text).expect("valid OpenMetrics");
+}
+
+#[test]
+fn stdin_and_every_format() {
+    for (format, check) in [
+        (
+            "prometheus",
+            "# TYPE kpack_build_involved_buildpacks gauge\n",
+        ),
+        ("json", "\"name\":\"kpack_build_status\""),
+        ("table", "Workload (carto.run): 1 object"),
+        ("openmetrics", "# EOF"),
+    ] {
+        cmd()
+            .args(["--from-file", "-", "-o", format])
+            .write_stdin(WORKLOAD)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(check));
+    }
+    let out = cmd()
+        .args(["-f", "-", "-o", "json"])
+        .write_stdin(WORKLOAD)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let first = &v[0];
+    assert_eq!(first["type"], "GAUGE");
+    assert_eq!(first["metrics"][0]["value"], "1");
+    assert_eq!(first["metrics"][0]["labels"]["name"], "api");
+}
+
+#[test]
+fn filters_narrow_the_output() {
+    let f = input_file();
+    let path = f.path().to_str().unwrap();
+    let out = cmd()
+        .args([
+            "-f",
+            path,
+            "-o",
+            "prometheus",
+            "--resource",
+            "builds.kpack.io",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("kpack_build_status"), "{text}");
+    assert!(!text.contains("cartographer_"), "{text}");
+    let out = cmd()
+        .args([
+            "-f",
+            path,
+            "-o",
+            "prometheus",
+            "--metric",
+            "*_status",
+            "--resource",
+            "Workload",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE")).collect();
+    assert_eq!(types, ["# TYPE cartographer_workload_status gauge"]);
+    // -n narrows namespaced objects as a namespaced list would.
+    let out = cmd()
+        .args(["-f", path, "-o", "prometheus", "-n", "qa"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("kpack_build_status"), "{text}");
+    assert!(!text.contains("cartographer_"), "{text}");
+}
+
+#[test]
+fn unmatched_objects_are_reported_with_v() {
+    let f = input_file();
+    cmd()
+        .args(["-f", f.path().to_str().unwrap(), "-v"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "1 of 3 objects match no config resource:\n  v1/ConfigMap dev/unrelated\n",
+        ));
+}
+
+#[test]
+fn bad_input_exits_4_naming_file_and_place() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(b"apiVersion: v1\nkind: List\nitems:\n  - kind: [\n")
+        .unwrap();
+    cmd()
+        .args(["-f", f.path().to_str().unwrap()])
+        .assert()
+        .code(4)
+        .stderr(
+            predicate::str::is_match(
+                r"^error: .*: invalid YAML in document 1 at line \d+ column \d+: ",
+            )
+            .unwrap(),
+        );
+    cmd()
+        .args(["-f", "/nonexistent/objects.json"])
+        .assert()
+        .code(4)
+        .stderr("error: /nonexistent/objects.json: cannot read: No such file or directory\n");
+    cmd()
+        .args(["-f", "-"])
+        .write_stdin("{\"kind\": \"Workload\"}")
+        .assert()
+        .code(4)
+        .stderr("error: <stdin>: document 1: not a Kubernetes object (apiVersion and kind are required)\n");
+}
+
+#[test]
+fn bad_config_exits_3_naming_file_and_place() {
+    let mut cfg = tempfile::NamedTempFile::new().unwrap();
+    cfg.write_all(b"kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: carto.run, version: v1alpha1, kind: Workload}\n      metrics:\n        - name: w\n          each: {type: Gauge, gauge: {path: spec.x}}\n")
+        .unwrap();
+    cmd()
+        .args(["-f", "-", "--config", cfg.path().to_str().unwrap()])
+        .write_stdin(WORKLOAD)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("spec.resources[0].metrics[0].each.gauge.path: invalid type: string \"spec.x\", expected a sequence at line 7 column"));
+
+    let mut cfg = tempfile::NamedTempFile::new().unwrap();
+    cfg.write_all(b"kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: carto.run, version: v1alpha1, kind: Workload}\n      metrics:\n        - name: w\n          each: {type: Counter, gauge: {path: [spec, x]}}\n")
+        .unwrap();
+    cmd()
+        .args(["config", "validate", cfg.path().to_str().unwrap()])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "spec.resources[0] (carto.run/v1alpha1/Workload), metric \"w\": each.type \"counter\" is unknown",
+        ));
+}
+
+#[test]
+fn unknown_keys_warn_or_fail_with_strict() {
+    let mut cfg = tempfile::NamedTempFile::new().unwrap();
+    cfg.write_all(b"kind: CustomResourceStateMetrics\nspec:\n  resources:\n    - groupVersionKind: {group: carto.run, version: v1alpha1, kind: Workload}\n      labelFromPath: {name: [metadata, name]}\n      metrics:\n        - name: w\n          each: {type: Info, info: {labelsFromPath: {n: [metadata, name]}}}\n")
+        .unwrap();
+    let path = cfg.path().to_str().unwrap();
+    cmd()
+        .args(["-f", "-", "-c", path])
+        .write_stdin(WORKLOAD)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: config ",
+        ))
+        .stderr(predicate::str::contains(
+            "unknown field \"labelFromPath\" at spec.resources[0] (resource carto.run/v1alpha1/Workload); kube-state-metrics ignores it",
+        ));
+    cmd()
+        .args(["-f", "-", "-c", path, "--strict"])
+        .write_stdin(WORKLOAD)
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicate::str::contains("(--strict)"));
+}
+
+#[test]
+fn config_default_round_trips_through_validate() {
+    let out = cmd().args(["config", "default"]).output().unwrap();
+    assert!(out.status.success());
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&out.stdout).unwrap();
+    cmd()
+        .args(["config", "validate", "--strict", f.path().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("21 resources, 42 metrics"))
+        .stdout(predicate::str::contains(
+            "    cartographer_workload_status (gauge)",
+        ))
+        .stdout(predicate::str::ends_with("valid\n"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let f = input_file();
+    let run = || {
+        cmd()
+            .args(["-f", f.path().to_str().unwrap()])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let f = input_file();
+    let mut child = Command::new(cargo_bin("kubectl-tap_metrics"))
+        .args([
+            "-f",
+            f.path().to_str().unwrap(),
+            "-f",
+            f.path().to_str().unwrap(),
+            "-o",
+            "prometheus",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -117,7 +117,7 @@ fn stdin_and_every_format() {
             "# TYPE kpack_build_involved_buildpacks gauge\n",
         ),
         ("json", "\"name\":\"kpack_build_status\""),
-        ("table", "Workload (carto.run): 1 object"),
+        ("table", "Workload (carto.run): 1 object\n"),
         ("openmetrics", "# EOF"),
     ] {
         cmd()

@@ -58,11 +58,11 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
     let objects: u64 = set.resources.iter().map(|r| r.objects).sum();
     writeln!(
         out,
-        "{} objects of {} kinds, {} metrics, {} samples",
-        objects,
-        set.resources.iter().filter(|r| r.objects > 0).count(),
-        set.families.len(),
-        set.sample_count()
+        "{} of {}, {}, {}",
+        count(objects, "object"),
+        count(set.resources.iter().filter(|r| r.objects > 0).count() as u64, "kind"),
+        count(set.families.len() as u64, "metric"),
+        count(set.sample_count(), "sample")
     )?;
     for (ri, res) in set.resources.iter().enumerate() {
         if res.objects == 0 {
@@ -98,7 +98,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         } else {
             &res.group
         };
-        writeln!(out, "\n{} ({group}): {} objects", res.kind, res.objects)?;
+        writeln!(out, "\n{} ({group}): {}", res.kind, count(res.objects, "object"))?;
         if rows.is_empty() {
             writeln!(out, "  no samples")?;
             continue;
@@ -161,7 +161,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
             }
             t.add_row(cells);
         }
-        writeln!(out, "{t}")?;
+        write_table(out, &mut t)?;
     }
     if opts.wide {
         for fam in &set.families {
@@ -193,7 +193,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
                 t.add_row(cells);
                 Ok(())
             })?;
-            writeln!(out, "{t}")?;
+            write_table(out, &mut t)?;
         }
     }
     Ok(())
@@ -212,6 +212,21 @@ fn new_table(opts: &TableOptions) -> Table {
         t.set_content_arrangement(ContentArrangement::Dynamic);
     }
     t
+}
+
+/// kubectl's look: no borders, columns three spaces apart, no trailing blanks.
+fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 3));
+    }
+    for line in t.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn count(n: u64, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 fn add_sample(row: &mut Row, s: &Sample) {

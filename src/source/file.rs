@@ -2,6 +2,9 @@
 //! `List`, or a multi-document YAML stream.
 
 use serde::Deserialize;
+use serde::de::{
+    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 
 use crate::engine::{Batch, Engine, EvalErrors};
@@ -31,12 +34,12 @@ pub fn collect(
     let mut stats = FileStats::default();
     for path in paths {
         let (bytes, origin) = super::read_input(path)?;
-        for obj in parse_objects(&bytes, &origin)? {
+        for_each_object(&bytes, &origin, &mut |obj| {
             let obj_ns = obj.pointer("/metadata/namespace").and_then(Value::as_str);
             if let (Some(want), Some(ns)) = (namespace, obj_ns)
                 && want != ns
             {
-                continue;
+                return Ok(());
             }
             stats.objects += 1;
             let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -52,33 +55,68 @@ pub fn collect(
                     .evaluate(&mut batches[i], &obj, errors)
                     .map_err(|e| Error::failure(format!("cannot keep samples: {e}")))?;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok((batches, stats))
 }
 
 /// The Kubernetes objects in one input, `List`s flattened.
 pub fn parse_objects(bytes: &[u8], origin: &str) -> Result<Vec<Value>, Error> {
+    let mut objects = Vec::new();
+    for_each_object(bytes, origin, &mut |o| {
+        objects.push(o);
+        Ok(())
+    })?;
+    Ok(objects)
+}
+
+type Sink<'a> = dyn FnMut(Value) -> Result<(), Error> + 'a;
+
+/// Calls `f` with each Kubernetes object of one input, in order, `List`s
+/// flattened. The `items` of a JSON document are handed over one at a time as
+/// they are parsed, so a large `kubectl get -o json` dump is never held whole.
+pub fn for_each_object(bytes: &[u8], origin: &str, f: &mut Sink<'_>) -> Result<(), Error> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let docs: Vec<Value> = match first {
+    let mut count = 0u64;
+    let mut counting = |v: Value| {
+        count += 1;
+        f(v)
+    };
+    match first {
         None => {
             return Err(Error::input(format!(
                 "{origin}: empty input, no Kubernetes objects"
             )));
         }
-        Some(b'{') | Some(b'[') => serde_json::Deserializer::from_slice(bytes)
-            .into_iter::<Value>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                Error::input(format!(
-                    "{origin}: invalid JSON at line {} column {}: {}",
-                    e.line(),
-                    e.column(),
-                    json_reason(&e)
-                ))
-            })?,
+        Some(b'{') | Some(b'[') => {
+            // A first pass finds where each document of a JSON stream ends (and
+            // any syntax error, with its line); the second hands out objects.
+            let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
+            let mut start = 0;
+            let mut doc = 0;
+            while let Some(r) = stream.next() {
+                r.map_err(|e| json_error(origin, &e))?;
+                let end = stream.byte_offset();
+                doc += 1;
+                let at = format!("{origin}: document {doc}");
+                let mut failed = None;
+                let seed = DocSeed {
+                    at: &at,
+                    sink: &mut counting,
+                    failed: &mut failed,
+                };
+                let result = seed.deserialize(&mut serde_json::Deserializer::from_slice(
+                    &bytes[start..end],
+                ));
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+                result.map_err(|e| json_error(origin, &e))?;
+                start = end;
+            }
+        }
         Some(_) => {
-            let mut docs = Vec::new();
             for (i, doc) in serde_yaml::Deserializer::from_slice(bytes).enumerate() {
                 let v = Value::deserialize(doc).map_err(|e| {
                     let at = e
@@ -91,33 +129,135 @@ pub fn parse_objects(bytes: &[u8], origin: &str) -> Result<Vec<Value>, Error> {
                         yaml_reason(&e)
                     ))
                 })?;
-                docs.push(v);
-            }
-            docs
-        }
-    };
-    let mut objects = Vec::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        let where_ = || format!("{origin}: document {}", i + 1);
-        match doc {
-            Value::Null => {}
-            Value::Array(items) => {
-                for (j, item) in items.into_iter().enumerate() {
-                    push_object(item, &mut objects, &|| format!("{}, element {j}", where_()))?;
+                let at = format!("{origin}: document {}", i + 1);
+                match v {
+                    Value::Null => {}
+                    Value::Array(items) => {
+                        for (j, item) in items.into_iter().enumerate() {
+                            push_object(item, &mut counting, &|| format!("{at}, element {j}"))?;
+                        }
+                    }
+                    v => push_object(v, &mut counting, &|| at.clone())?,
                 }
             }
-            doc => push_object(doc, &mut objects, &where_)?,
         }
     }
-    if objects.is_empty() {
+    if count == 0 {
         return Err(Error::input(format!(
             "{origin}: no Kubernetes objects found"
         )));
     }
-    Ok(objects)
+    Ok(())
 }
 
-fn push_object(v: Value, out: &mut Vec<Value>, at: &dyn Fn() -> String) -> Result<(), Error> {
+fn json_error(origin: &str, e: &serde_json::Error) -> Error {
+    Error::input(format!(
+        "{origin}: invalid JSON at line {} column {}: {}",
+        e.line(),
+        e.column(),
+        json_reason(e)
+    ))
+}
+
+/// One JSON document: a top-level `items` array is streamed element by
+/// element; anything else is collected and checked as an object.
+struct DocSeed<'a, 'f> {
+    at: &'a str,
+    sink: &'a mut Sink<'f>,
+    /// Our own error, kept aside: serde errors cannot carry it.
+    failed: &'a mut Option<Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for DocSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a Kubernetes object or list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rest = serde_json::Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" && !streamed {
+                map.next_value_seed(ItemsSeed {
+                    at: self.at,
+                    sink: &mut *self.sink,
+                    failed: &mut *self.failed,
+                })?;
+                streamed = true;
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        if streamed {
+            return Ok(());
+        }
+        let at = self.at;
+        push_object(Value::Object(rest), self.sink, &|| at.to_string()).map_err(|e| {
+            *self.failed = Some(e);
+            A::Error::custom("stopped")
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut j = 0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            let at = self.at;
+            push_object(item, self.sink, &|| format!("{at}, element {j}")).map_err(|e| {
+                *self.failed = Some(e);
+                A::Error::custom("stopped")
+            })?;
+            j += 1;
+        }
+        Ok(())
+    }
+}
+/// The `items` of a list, each handed to the sink as soon as it is parsed.
+struct ItemsSeed<'a, 'f> {
+    at: &'a str,
+    sink: &'a mut Sink<'f>,
+    failed: &'a mut Option<Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of Kubernetes objects in items")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut j = 0;
+        while let Some(item) = seq.next_element::<Value>()? {
+            let at = self.at;
+            push_object(item, self.sink, &|| format!("{at}, items[{j}]")).map_err(|e| {
+                *self.failed = Some(e);
+                A::Error::custom("stopped")
+            })?;
+            j += 1;
+        }
+        Ok(())
+    }
+}
+
+fn push_object(v: Value, out: &mut Sink<'_>, at: &dyn Fn() -> String) -> Result<(), Error> {
     let Value::Object(map) = &v else {
         return Err(Error::input(format!(
             "{}: not a Kubernetes object (expected a mapping)",
@@ -148,8 +288,7 @@ fn push_object(v: Value, out: &mut Vec<Value>, at: &dyn Fn() -> String) -> Resul
             at()
         )));
     }
-    out.push(v);
-    Ok(())
+    out(v)
 }
 
 fn json_reason(e: &serde_json::Error) -> String {
@@ -199,7 +338,7 @@ mod tests {
                 .starts_with("in.json: invalid JSON at line 2 column"),
             "{e}"
         );
-        let e = parse_objects(b"a: b\n---\nkind: [\n", "in.yaml").unwrap_err();
+        let e = parse_objects(b"apiVersion: a/v1\nkind: K\n---\nkind: [\n", "in.yaml").unwrap_err();
         assert!(
             e.message
                 .starts_with("in.yaml: invalid YAML in document 2 at line"),

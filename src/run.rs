@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 
-use clap::CommandFactory;
 use globset::{GlobSet, GlobSetBuilder};
 
 use crate::cli::{Cli, Command, ConfigCommand, RunArgs};
@@ -31,7 +30,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Some(Command::Config(ConfigCommand::Validate { file, strict })) => validate(&file, strict),
         Some(Command::Completion { shell }) => {
             write_stdout(|out| {
-                clap_complete::generate(shell, &mut Cli::command(), "kubectl-tap_metrics", out);
+                crate::complete::shell_script(shell, out);
                 Ok(())
             })?;
             Ok(Outcome::Complete)

@@ -78,7 +78,7 @@ pub enum Command {
     },
     /// kubectl's plugin completion protocol (kubectl 1.26+), used by
     /// `kubectl_complete-tap_metrics`: prints candidates, then `:<directive>`.
-    #[command(name = "__complete", hide = true)]
+    #[command(name = "__complete", hide = true, disable_help_flag = true)]
     Complete {
         /// The words typed after `kubectl tap-metrics`, the last one being completed.
         #[arg(allow_hyphen_values = true, trailing_var_arg = true)]

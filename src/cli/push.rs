@@ -1,6 +1,12 @@
 //! Flags for pushing the snapshot to a Prometheus Pushgateway.
 
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
+
+/// The environment variable holding the basic-auth password of `--pushgateway-user`.
+/// Not a flag: a password given as an argument shows in `ps` and shell history.
+pub const PASSWORD_ENV: &str = "TAP_METRICS_PUSHGATEWAY_PASSWORD";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum PushMode {
@@ -28,7 +34,8 @@ pub struct PushArgs {
     )]
     pub job: String,
 
-    /// A grouping key label of the pushed group; repeatable.
+    /// A grouping key label of the pushed group; repeatable. With several
+    /// contexts, each cluster is its own group, keyed by --cluster-label too.
     #[arg(
         long = "grouping-key",
         value_name = "KEY=VALUE",
@@ -47,4 +54,103 @@ pub struct PushArgs {
     /// Push even when some resources could not be read (a PUT then drops their series).
     #[arg(long, requires = "pushgateway")]
     pub push_partial: bool,
+
+    /// Basic-auth user for the Pushgateway; the password comes from
+    /// --pushgateway-password-file or $TAP_METRICS_PUSHGATEWAY_PASSWORD.
+    #[arg(long, value_name = "NAME", requires = "pushgateway")]
+    pub pushgateway_user: Option<String>,
+
+    /// File holding the basic-auth password (a trailing newline is ignored).
+    #[arg(long, value_name = "FILE", requires = "pushgateway_user")]
+    pub pushgateway_password_file: Option<String>,
+
+    /// File holding a bearer token for the Pushgateway (a trailing newline is ignored).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "pushgateway",
+        conflicts_with = "pushgateway_user"
+    )]
+    pub pushgateway_bearer_token_file: Option<String>,
+
+    /// PEM file of the CA(s) that signed the Pushgateway's certificate
+    /// (replaces the built-in public roots).
+    #[arg(long, value_name = "FILE", requires = "pushgateway")]
+    pub pushgateway_certificate_authority: Option<String>,
+
+    /// PEM client certificate for TLS client authentication.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires_all = ["pushgateway", "pushgateway_client_key"]
+    )]
+    pub pushgateway_client_certificate: Option<String>,
+
+    /// PEM private key of --pushgateway-client-certificate.
+    #[arg(long, value_name = "FILE", requires = "pushgateway_client_certificate")]
+    pub pushgateway_client_key: Option<String>,
+
+    /// Do not check the Pushgateway's certificate (insecure).
+    #[arg(long, requires = "pushgateway")]
+    pub pushgateway_insecure_skip_tls_verify: bool,
+
+    /// How long one request to the Pushgateway may take (e.g. 10s, 1m). Connection
+    /// errors, timeouts and 5xx answers are retried, 3 attempts in all.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_duration,
+        requires = "pushgateway"
+    )]
+    pub pushgateway_timeout: Duration,
+}
+
+/// A positive Go-style duration: `500ms`, `10s`, `1m30s`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration (e.g. 500ms, 10s, 1m30s)");
+    let mut total = Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let n_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let n: f64 = rest[..n_len].parse().map_err(|_| bad())?;
+        rest = &rest[n_len..];
+        let u_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u_len] {
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        rest = &rest[u_len..];
+        total += Duration::try_from_secs_f64(n * unit).map_err(|_| bad())?;
+    }
+    if total.is_zero() {
+        return Err(format!("{s:?}: the duration must be positive"));
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_go() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "10", "s", "10x", "1..2s", "0s", "-1s", "1e3s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -1,0 +1,401 @@
+//! Groups: the Pushgateway URL of each grouping key, and which samples go where.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::Url;
+
+use crate::cli::{ClusterArgs, PushArgs};
+use crate::error::Error;
+use crate::model::MetricSet;
+use crate::ui::Ui;
+
+/// Everything but RFC 3986's unreserved characters is percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The Pushgateway and the grouping key shared by every group of a run.
+#[derive(Debug)]
+pub(crate) struct Target {
+    /// The `--pushgateway` URL.
+    pub base: Url,
+    /// Its path without the trailing `/`, where `/metrics/…` is appended.
+    prefix: String,
+    /// `job` first, then `--grouping-key`s in order.
+    key: Vec<(String, String)>,
+    /// With `--context` repeated or `--all-contexts`: the label that makes each
+    /// cluster its own group, if they name more than one.
+    cluster_label: Option<String>,
+}
+
+/// A snapshot split by cluster.
+#[derive(Debug)]
+struct Split {
+    groups: Vec<(Group, MetricSet)>,
+    /// Clusters left out of a partial push, with their groups.
+    unread: Vec<(String, Group)>,
+}
+
+/// One group: its full grouping key and URL.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub key: Vec<(String, String)>,
+    pub url: Url,
+}
+
+impl Group {
+    /// `job="tap-metrics",cluster="prod"`, for messages.
+    pub fn describe(&self) -> String {
+        self.key
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Target {
+    /// Checks the flags; nothing is read from the network or the kubeconfig.
+    pub fn new(args: &PushArgs, cluster: &ClusterArgs) -> Result<Target, Error> {
+        let raw = args.pushgateway.as_deref().unwrap_or_default();
+        let bad = |why: String| Error::usage(format!("--pushgateway {raw:?}: {why}"));
+        let like = "expected a URL like http://pushgateway:9091";
+        if !raw.contains("://") {
+            return Err(bad(like.into()));
+        }
+        let base = Url::parse(raw).map_err(|e| bad(e.to_string()))?;
+        if !matches!(base.scheme(), "http" | "https") || !base.has_host() {
+            return Err(bad(format!("{like} (http or https)")));
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(bad(format!(
+                "credentials do not belong in the URL; use --pushgateway-user with --pushgateway-password-file or ${}",
+                crate::cli::push::PASSWORD_ENV
+            )));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(bad("the URL must not have a query or a fragment".into()));
+        }
+        let prefix = base.path().trim_end_matches('/').to_string();
+
+        if args.job.is_empty() {
+            return Err(Error::usage("--job: the job name must not be empty"));
+        }
+        let multi = !cluster.cluster_label.is_empty()
+            && (cluster.contexts.len() > 1 || cluster.all_contexts);
+        let cluster_label = multi.then(|| cluster.cluster_label.clone());
+        let mut key = vec![("job".to_string(), args.job.clone())];
+        for kv in &args.grouping_key {
+            let bad = |why: String| Error::usage(format!("--grouping-key {kv:?}: {why}"));
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+            if !crate::engine::is_valid_label_name(k) || k.starts_with("__") {
+                return Err(bad(format!("{k:?} is not a valid label name")));
+            }
+            if k == "job" {
+                return Err(bad("the job is set with --job".into()));
+            }
+            // The Pushgateway gives every group without an instance an empty one:
+            // this group would clash with that one and block every later push.
+            if k == "instance" && v.is_empty() {
+                return Err(bad(
+                    "an empty instance is the same group as no instance".into()
+                ));
+            }
+            if cluster_label.as_deref() == Some(k) {
+                return Err(bad(format!(
+                    "with several contexts the {k:?} label is set per cluster (see --cluster-label)"
+                )));
+            }
+            if key.iter().any(|(have, _)| have == k) {
+                return Err(bad(format!("{k:?} is given twice")));
+            }
+            key.push((k.to_string(), v.to_string()));
+        }
+        Ok(Target {
+            base,
+            prefix,
+            key,
+            cluster_label,
+        })
+    }
+
+    /// The clusters that get a group each: the context names when several
+    /// contexts are read (as the cluster source decides: more than one).
+    fn clusters(&self, cluster: &ClusterArgs) -> Result<Option<(&str, Vec<String>)>, Error> {
+        let Some(label) = &self.cluster_label else {
+            return Ok(None);
+        };
+        let names = crate::source::cluster::context_names(cluster)?;
+        Ok((names.len() > 1).then_some((label.as_str(), names)))
+    }
+
+    /// The groups of a push, each with its part of the snapshot. With several
+    /// contexts every context gets its group, even one without samples, so that
+    /// a PUT also clears a cluster whose objects are all gone.
+    pub fn split(
+        &self,
+        set: &MetricSet,
+        cluster: &ClusterArgs,
+        partial: bool,
+        ui: &Ui,
+    ) -> Result<Vec<(Group, MetricSet)>, Error> {
+        match self.clusters(cluster)? {
+            None => Ok(vec![(self.group(None), set.filter_parts(|_| true))]),
+            Some((label, names)) => {
+                let Split { groups, unread } = self.split_clusters(set, label, names, partial)?;
+                for (name, group) in unread {
+                    ui.warn(format!(
+                        "context {name:?}: nothing was read, so its group {} is left as it is",
+                        group.describe()
+                    ));
+                }
+                Ok(groups)
+            }
+        }
+    }
+
+    /// Splits `set` by cluster. In a partial run, a cluster that gave nothing
+    /// at all most likely could not be read: its group is left out (returned
+    /// apart) rather than emptied.
+    fn split_clusters(
+        &self,
+        set: &MetricSet,
+        label: &str,
+        mut names: Vec<String>,
+        partial: bool,
+    ) -> Result<Split, Error> {
+        for part in set.families.iter().flat_map(|f| &f.parts) {
+            match &part.cluster {
+                Some(c) if !names.contains(c) => names.push(c.clone()),
+                Some(_) => {}
+                // Without its cluster a part would land in no group and vanish.
+                None => {
+                    return Err(Error::failure(
+                        "cannot push: some samples have no cluster although several contexts were read; nothing was pushed",
+                    ));
+                }
+            }
+        }
+        let mut groups = Vec::new();
+        let mut unread = Vec::new();
+        for name in names {
+            let mut part = set.filter_parts(|p| p.cluster.as_deref() == Some(name.as_str()));
+            let group = self.group(Some(&name));
+            if partial && part.families.is_empty() {
+                unread.push((name, group));
+                continue;
+            }
+            // The Pushgateway adds the grouping key's labels to every sample.
+            for p in part.families.iter_mut().flat_map(|f| &mut f.parts) {
+                p.extra_labels.retain(|(k, _)| k != label);
+            }
+            groups.push((group, part));
+        }
+        Ok(Split { groups, unread })
+    }
+
+    /// The groups `--delete` removes.
+    pub fn delete_groups(&self, cluster: &ClusterArgs) -> Result<Vec<Group>, Error> {
+        Ok(match self.clusters(cluster)? {
+            None => vec![self.group(None)],
+            Some((_, names)) => names.iter().map(|n| self.group(Some(n))).collect(),
+        })
+    }
+
+    fn group(&self, cluster: Option<&str>) -> Group {
+        let mut key = self.key.clone();
+        if let (Some(label), Some(c)) = (&self.cluster_label, cluster) {
+            key.push((label.clone(), c.to_string()));
+        }
+        let mut path = self.prefix.clone();
+        path.push_str("/metrics");
+        for (k, v) in &key {
+            path.push('/');
+            path.push_str(&segment(k, v));
+        }
+        let mut url = self.base.clone();
+        url.set_path(&path);
+        Group { key, url }
+    }
+}
+
+/// `key/value` as the Pushgateway reads a path: `key@base64/…` (URL-safe) when
+/// the value has a `/` or would be a dot segment, `key@base64/=` when empty.
+fn segment(key: &str, value: &str) -> String {
+    if value.is_empty() {
+        format!("{key}@base64/=")
+    } else if value.contains('/') || value == "." || value == ".." {
+        format!("{key}@base64/{}", URL_SAFE_NO_PAD.encode(value))
+    } else {
+        format!("{key}/{}", utf8_percent_encode(value, SEGMENT))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push_args(url: &str, job: &str, keys: &[&str]) -> PushArgs {
+        PushArgs {
+            pushgateway: Some(url.into()),
+            job: job.into(),
+            grouping_key: keys.iter().map(|k| k.to_string()).collect(),
+            ..PushArgs::default()
+        }
+    }
+
+    fn single() -> ClusterArgs {
+        ClusterArgs {
+            cluster_label: "cluster".into(),
+            ..ClusterArgs::default()
+        }
+    }
+
+    fn url(base: &str, job: &str, keys: &[&str]) -> String {
+        let t = Target::new(&push_args(base, job, keys), &single()).unwrap();
+        t.group(None).url.to_string()
+    }
+
+    #[test]
+    fn paths_encode_values_as_the_pushgateway_expects() {
+        assert_eq!(
+            url("http://pgw:9091", "tap-metrics", &[]),
+            "http://pgw:9091/metrics/job/tap-metrics"
+        );
+        assert_eq!(
+            url(
+                "https://pgw.example/prefix/",
+                "a/b",
+                &[
+                    "ctx=arn:aws:eks:eu-west-1:1:cluster/prod",
+                    "e=",
+                    "d=..",
+                    "s=a b%?#é"
+                ]
+            ),
+            "https://pgw.example/prefix/metrics/job@base64/YS9i\
+             /ctx@base64/YXJuOmF3czpla3M6ZXUtd2VzdC0xOjE6Y2x1c3Rlci9wcm9k\
+             /e@base64/=/d@base64/Li4/s/a%20b%25%3F%23%C3%A9"
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let cases: &[(&str, &str, &[&str], &str)] = &[
+            (
+                "pgw:9091",
+                "j",
+                &[],
+                "expected a URL like http://pushgateway:9091",
+            ),
+            (
+                "127.0.0.1:9091",
+                "j",
+                &[],
+                "expected a URL like http://pushgateway:9091",
+            ),
+            ("http://pgw:99999", "j", &[], "invalid port number"),
+            (
+                "http://u:p@pgw",
+                "j",
+                &[],
+                "credentials do not belong in the URL",
+            ),
+            ("http://pgw/?a=b", "j", &[], "query or a fragment"),
+            ("http://pgw", "", &[], "job name must not be empty"),
+            ("http://pgw", "j", &["novalue"], "expected KEY=VALUE"),
+            ("http://pgw", "j", &["job=x"], "set with --job"),
+            (
+                "http://pgw",
+                "j",
+                &["instance="],
+                "same group as no instance",
+            ),
+            ("http://pgw", "j", &["a-b=x"], "not a valid label name"),
+            ("http://pgw", "j", &["__a=x"], "not a valid label name"),
+            ("http://pgw", "j", &["a=1", "a=2"], "given twice"),
+        ];
+        for (u, job, keys, want) in cases {
+            let e = Target::new(&push_args(u, job, keys), &single()).unwrap_err();
+            assert_eq!(e.kind, crate::error::ExitKind::Usage);
+            assert!(e.message.contains(want), "{u} {keys:?}: {e}");
+        }
+        let multi = ClusterArgs {
+            contexts: vec!["a".into(), "b".into()],
+            ..single()
+        };
+        let e = Target::new(&push_args("http://pgw", "j", &["cluster=x"]), &multi).unwrap_err();
+        assert!(e.message.contains("set per cluster"), "{e}");
+    }
+
+    #[test]
+    fn several_contexts_give_one_group_per_cluster_without_the_label_in_samples() {
+        use crate::model::{Family, MetricType, Part, Spool};
+        let part = |c: Option<&str>| {
+            let mut s = Spool::default();
+            s.push(&[("name".into(), "w".into())], 1.0).unwrap();
+            Part {
+                resource: 0,
+                cluster: c.map(str::to_string),
+                extra_labels: c
+                    .map(|c| ("cluster".into(), c.into()))
+                    .into_iter()
+                    .collect(),
+                samples: std::sync::Arc::new(s),
+            }
+        };
+        let set = |parts| MetricSet {
+            families: vec![Family {
+                name: "m".into(),
+                help: "h".into(),
+                metric_type: MetricType::Gauge,
+                parts,
+            }],
+            resources: vec![],
+        };
+        let multi = ClusterArgs {
+            all_contexts: true,
+            ..single()
+        };
+        let t = Target::new(&push_args("http://pgw", "j", &["k=v"]), &multi).unwrap();
+        let names = vec!["a".to_string(), "b".to_string(), "empty".to_string()];
+        let three = set(vec![part(Some("a")), part(Some("b")), part(Some("extra"))]);
+        let Split { groups, unread } = t
+            .split_clusters(&three, "cluster", names.clone(), false)
+            .unwrap();
+        assert!(unread.is_empty());
+        let urls: Vec<&str> = groups.iter().map(|(g, _)| g.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://pgw/metrics/job/j/k/v/cluster/a",
+                "http://pgw/metrics/job/j/k/v/cluster/b",
+                "http://pgw/metrics/job/j/k/v/cluster/empty",
+                "http://pgw/metrics/job/j/k/v/cluster/extra",
+            ]
+        );
+        assert_eq!(groups[1].0.describe(), "job=\"j\",k=\"v\",cluster=\"b\"");
+        assert_eq!(groups[2].1.sample_count(), 0);
+        for (g, s) in &groups {
+            // The cluster label went into the key: the body check would refuse it.
+            let body = super::super::body::build(s, &g.key).unwrap();
+            assert_eq!(body.checked.samples, s.sample_count());
+        }
+        // Partial: the cluster that gave nothing keeps its group untouched.
+        let Split { groups, unread } = t
+            .split_clusters(&three, "cluster", names.clone(), true)
+            .unwrap();
+        assert_eq!(groups.len(), 3);
+        assert_eq!(unread.len(), 1);
+        assert_eq!(unread[0].0, "empty");
+        let err = t
+            .split_clusters(&set(vec![part(None)]), "cluster", names, false)
+            .unwrap_err();
+        assert!(err.message.contains("nothing was pushed"), "{err}");
+    }
+}

@@ -1,0 +1,373 @@
+//! HTTP to the Pushgateway: TLS, auth, timeout, and bounded retries.
+//!
+//! Retries: a connection that could not be made is retried for every method,
+//! since nothing reached the Pushgateway. A 5xx answer, a timeout or a
+//! connection lost mid-request is retried for PUT and DELETE only: both are
+//! idempotent, so a repeat after a request that did arrive changes nothing.
+//! POST is not retried then. A 4xx is never retried: the Pushgateway's answer
+//! is the error.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, Url};
+
+use crate::cli::PushArgs;
+use crate::cli::push::PASSWORD_ENV;
+use crate::error::Error;
+use crate::ui::Ui;
+
+/// Attempts per request, the first one included.
+const ATTEMPTS: u32 = 3;
+/// Wait before the first retry; doubles for each further one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest Pushgateway message quoted in an error.
+const MAX_MESSAGE: usize = 600;
+
+#[derive(Debug)]
+enum Auth {
+    None,
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+/// A configured client for one Pushgateway.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    auth: Auth,
+    /// The Pushgateway as messages name it.
+    gateway: String,
+}
+
+/// Why a request failed.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub message: String,
+    /// No answer at all: later groups would fare no better.
+    pub unreachable: bool,
+}
+
+impl Transport {
+    /// Reads the credential and certificate files and builds the client.
+    pub fn new(args: &PushArgs, gateway: &Url) -> Result<Transport, Error> {
+        let auth = if let Some(user) = &args.pushgateway_user {
+            let password = match &args.pushgateway_password_file {
+                Some(path) => read_secret(path, "--pushgateway-password-file")?,
+                None => std::env::var(PASSWORD_ENV).map_err(|_| {
+                    Error::usage(format!(
+                        "--pushgateway-user needs a password: --pushgateway-password-file FILE or ${PASSWORD_ENV}"
+                    ))
+                })?,
+            };
+            Auth::Basic {
+                user: user.clone(),
+                password,
+            }
+        } else if let Some(path) = &args.pushgateway_bearer_token_file {
+            let token = read_secret(path, "--pushgateway-bearer-token-file")?;
+            if token.is_empty() {
+                return Err(Error::usage(format!(
+                    "--pushgateway-bearer-token-file {path}: the file is empty"
+                )));
+            }
+            Auth::Bearer(token)
+        } else {
+            Auth::None
+        };
+
+        let mut builder = reqwest::Client::builder()
+            .user_agent(format!("kubectl-tap_metrics/{}", env!("CARGO_PKG_VERSION")))
+            .timeout(args.pushgateway_timeout)
+            .connect_timeout(args.pushgateway_timeout.min(Duration::from_secs(10)))
+            // A redirected PUT may come back as a GET that "succeeds".
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls();
+        if let Some(path) = &args.pushgateway_certificate_authority {
+            let flag = "--pushgateway-certificate-authority";
+            let pem = read_file(path, flag)?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| bad_file(flag, path, &e))?;
+            if certs.is_empty() {
+                return Err(Error::usage(format!(
+                    "{flag} {path}: no PEM certificate in the file"
+                )));
+            }
+            builder = builder.tls_built_in_root_certs(false);
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        if let (Some(cert), Some(key)) = (
+            &args.pushgateway_client_certificate,
+            &args.pushgateway_client_key,
+        ) {
+            let mut pem = read_file(cert, "--pushgateway-client-certificate")?;
+            pem.push(b'\n');
+            pem.extend(read_file(key, "--pushgateway-client-key")?);
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                Error::usage(format!(
+                    "--pushgateway-client-certificate {cert} / --pushgateway-client-key {key}: {}",
+                    chain(&e)
+                ))
+            })?;
+            builder = builder.identity(id);
+        }
+        if args.pushgateway_insecure_skip_tls_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::usage(format!("--pushgateway: {}", chain(&e))))?;
+        Ok(Transport {
+            client,
+            auth,
+            gateway: gateway.to_string(),
+        })
+    }
+
+    /// Sends one request, retrying as the module describes. `what` names the
+    /// request in messages, e.g. `PUT of group job="x"`.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        what: &str,
+        ui: &Ui,
+    ) -> Result<StatusCode, Failed> {
+        let idempotent = method == Method::PUT || method == Method::DELETE;
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let (failure, retry) = match self.once(method.clone(), url, body).await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp.status()),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let location = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .map(str::to_string);
+                    let text = resp.text().await.unwrap_or_default();
+                    let failure = Failed {
+                        message: answer(&self.gateway, status, &text, location.as_deref(), what),
+                        unreachable: false,
+                    };
+                    (failure, status.is_server_error() && idempotent)
+                }
+                Err(e) => {
+                    let retry = e.is_connect() || idempotent;
+                    let failure = Failed {
+                        message: format!(
+                            "cannot reach the Pushgateway at {} for the {what}: {}",
+                            self.gateway,
+                            chain(&e)
+                        ),
+                        unreachable: true,
+                    };
+                    (failure, retry)
+                }
+            };
+            if !retry {
+                return Err(failure);
+            }
+            if attempt == ATTEMPTS {
+                return Err(Failed {
+                    message: format!("{}; gave up after {ATTEMPTS} attempts", failure.message),
+                    ..failure
+                });
+            }
+            ui.warn(format!(
+                "{} (attempt {attempt} of {ATTEMPTS}); retrying in {}ms",
+                failure.message,
+                backoff.as_millis()
+            ));
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    async fn once(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = self.client.request(method, url.clone());
+        req = match &self.auth {
+            Auth::None => req,
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        };
+        if let Some(body) = body {
+            req = req
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    crate::render::Format::Prometheus.content_type(),
+                )
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(body.to_vec());
+        }
+        req.send().await
+    }
+}
+
+/// The error for a non-2xx answer, quoting the Pushgateway on one line.
+fn answer(
+    gateway: &str,
+    status: StatusCode,
+    text: &str,
+    location: Option<&str>,
+    what: &str,
+) -> String {
+    let mut msg = format!("the Pushgateway at {gateway} refused the {what}: {status}");
+    let quoted = condense(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+    if !quoted.is_empty() {
+        msg.push_str(": ");
+        match quoted.char_indices().nth(MAX_MESSAGE) {
+            Some((cut, _)) => {
+                msg.push_str(&quoted[..cut]);
+                msg.push('…');
+            }
+            None => msg.push_str(&quoted),
+        }
+    }
+    if let Some(loc) = location {
+        msg.push_str(&format!(" (redirected to {loc}; use that URL)"));
+    }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        msg.push_str(
+            " (check --pushgateway-user and its password, or --pushgateway-bearer-token-file)",
+        );
+    }
+    msg
+}
+
+/// The Pushgateway quotes each offending metric as a protobuf dump
+/// (`{ label:<…> gauge:<…> }`) before saying what is wrong with it; the
+/// metric's name is enough, and the reason must not be cut off.
+fn condense(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(" { ") {
+        let dump = &rest[start + 3..];
+        let (mut quoted, mut escaped, mut end) = (false, false, None);
+        for (i, c) in dump.char_indices() {
+            if quoted {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => quoted = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                quoted = true;
+            } else if c == '}' {
+                end = Some(i);
+                break;
+            }
+        }
+        let Some(end) = end else { break };
+        out.push_str(&rest[..start]);
+        rest = &dump[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An error and its causes on one line, without the URL (messages name the
+/// group) and without Rust's `(os error N)`.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let mut s = err.to_string();
+        if let Some(i) = s.find(" (os error") {
+            s.truncate(i);
+        }
+        if let Some(i) = s.find(" for url (") {
+            s.truncate(i);
+        }
+        // Wrappers that say nothing the causes do not.
+        let wrapper = s == "error sending request" || s.starts_with("client error (");
+        if !wrapper && !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
+}
+
+fn read_file(path: &str, flag: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| {
+        Error::usage(format!(
+            "{flag} {path}: cannot read: {}",
+            crate::source::io_reason(&e)
+        ))
+    })
+}
+
+/// A password or token file: UTF-8, trailing newline ignored.
+fn read_secret(path: &str, flag: &str) -> Result<String, Error> {
+    let bytes = read_file(path, flag)?;
+    let s = String::from_utf8(bytes)
+        .map_err(|_| Error::usage(format!("{flag} {path}: not UTF-8 text")))?;
+    Ok(s.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn bad_file(flag: &str, path: &str, e: &reqwest::Error) -> Error {
+    Error::usage(format!("{flag} {path}: {}", chain(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_dumps_are_left_out_of_the_quoted_answer() {
+        let text = "pushed metrics are invalid or inconsistent with existing metrics: 2 error(s) occurred:\n\
+            * collected metric \"a\" { label:<name:\"message\" value:\"x } \\\" { y\" > gauge:<value:1 > } is not a COUNTER\n\
+            * collected metric \"b\" { label:<name:\"job\" value:\"j\" > untyped:<value:1 > } was collected before with the same name and label values\n";
+        assert_eq!(
+            answer("g", StatusCode::BAD_REQUEST, text, None, "PUT"),
+            "the Pushgateway at g refused the PUT: 400 Bad Request: pushed metrics are invalid or inconsistent with existing metrics: 2 error(s) occurred: \
+             * collected metric \"a\" is not a COUNTER * collected metric \"b\" was collected before with the same name and label values"
+        );
+        assert_eq!(condense("a { unterminated"), "a { unterminated");
+    }
+
+    #[test]
+    fn answers_are_quoted_on_one_line_and_bounded() {
+        let m = answer(
+            "http://pgw:9091/",
+            StatusCode::BAD_REQUEST,
+            "pushed metrics are invalid or inconsistent with existing metrics: 2 error(s) occurred:\n* a\n* b\n",
+            None,
+            "PUT of group job=\"j\"",
+        );
+        assert_eq!(
+            m,
+            "the Pushgateway at http://pgw:9091/ refused the PUT of group job=\"j\": 400 Bad Request: pushed metrics are invalid or inconsistent with existing metrics: 2 error(s) occurred: * a * b"
+        );
+        let long = "é".repeat(2 * MAX_MESSAGE);
+        let m = answer("g", StatusCode::INTERNAL_SERVER_ERROR, &long, None, "x");
+        assert!(
+            m.ends_with('…') && m.chars().count() < MAX_MESSAGE + 80,
+            "{m}"
+        );
+        let m = answer(
+            "g",
+            StatusCode::MOVED_PERMANENTLY,
+            "",
+            Some("https://x/"),
+            "x",
+        );
+        assert!(
+            m.ends_with("(redirected to https://x/; use that URL)"),
+            "{m}"
+        );
+        let m = answer("g", StatusCode::UNAUTHORIZED, "Unauthorized", None, "x");
+        assert!(m.contains("--pushgateway-user"), "{m}");
+    }
+}

@@ -12,16 +12,12 @@ use tap_metrics::render::{self, Format, TableOptions};
 fn run_as(config: &str, objects: &[Value], format: Format) -> (String, EvalErrors) {
     let loaded = load_str(config, "test.yaml").expect("config loads");
     let engine = Engine::compile(&loaded.config, "test.yaml").expect("config compiles");
-    let mut batches: Vec<_> = (0..engine.resources().len())
-        .map(|i| engine.batch(i, None, Vec::new()))
-        .collect();
+    let mut batches = engine.batches(None, &Vec::new());
     let mut errors = EvalErrors::new(1);
     for obj in objects {
-        let api = obj["apiVersion"].as_str().unwrap();
-        let kind = obj["kind"].as_str().unwrap();
-        for i in engine.matching(api, kind) {
-            engine.evaluate(&mut batches[i], obj, &mut errors).unwrap();
-        }
+        engine
+            .evaluate_matching(&mut batches, obj, &mut errors)
+            .unwrap();
     }
     let set = engine.assemble(batches);
     let mut out = Vec::new();

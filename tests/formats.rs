@@ -19,16 +19,12 @@ fn snapshot(config_text: Option<&str>, objects: &[Value]) -> MetricSet {
         None => config::tap_default(),
     };
     let engine = Engine::compile(&loaded.config, "test").unwrap();
-    let mut batches: Vec<_> = (0..engine.resources().len())
-        .map(|i| engine.batch(i, None, Vec::new()))
-        .collect();
+    let mut batches = engine.batches(None, &Vec::new());
     let mut errors = EvalErrors::new(0);
     for obj in objects {
-        let api = obj["apiVersion"].as_str().unwrap_or("");
-        let kind = obj["kind"].as_str().unwrap_or("");
-        for i in engine.matching(api, kind) {
-            engine.evaluate(&mut batches[i], obj, &mut errors).unwrap();
-        }
+        engine
+            .evaluate_matching(&mut batches, obj, &mut errors)
+            .unwrap();
     }
     engine.assemble(batches)
 }

@@ -30,16 +30,12 @@ fn reference() -> Metrics {
 
 fn snapshot(config: &Metrics, objects: &[Value]) -> (MetricSet, EvalErrors) {
     let engine = Engine::compile(config, "test").expect("compiles");
-    let mut batches: Vec<_> = (0..engine.resources().len())
-        .map(|i| engine.batch(i, None, Vec::new()))
-        .collect();
+    let mut batches = engine.batches(None, &Vec::new());
     let mut errors = EvalErrors::new(1);
     for obj in objects {
-        let api = obj["apiVersion"].as_str().unwrap();
-        let kind = obj["kind"].as_str().unwrap();
-        for i in engine.matching(api, kind) {
-            engine.evaluate(&mut batches[i], obj, &mut errors).unwrap();
-        }
+        engine
+            .evaluate_matching(&mut batches, obj, &mut errors)
+            .unwrap();
     }
     (engine.assemble(batches), errors)
 }

@@ -177,6 +177,30 @@ impl Engine {
         }
     }
 
+    /// One empty batch per resource, indexed like [`Engine::resources`].
+    pub fn batches(&self, cluster: Option<&str>, extra_labels: &Labels) -> Vec<Batch> {
+        (0..self.resources.len())
+            .map(|i| self.batch(i, cluster.map(str::to_string), extra_labels.clone()))
+            .collect()
+    }
+
+    /// Evaluates one object for every resource it belongs to, into `batches`
+    /// (as made by [`Engine::batches`]); false when no resource matched.
+    pub fn evaluate_matching(
+        &self,
+        batches: &mut [Batch],
+        obj: &Value,
+        errors: &mut EvalErrors,
+    ) -> std::io::Result<bool> {
+        let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let matching = self.matching(api, kind);
+        for &i in &matching {
+            self.evaluate(&mut batches[i], obj, errors)?;
+        }
+        Ok(!matching.is_empty())
+    }
+
     /// Evaluates every metric of the batch's resource on one object.
     /// Evaluation errors are recorded and never stop the other metrics.
     pub fn evaluate(

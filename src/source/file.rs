@@ -28,9 +28,7 @@ pub fn collect(
     namespace: Option<&str>,
     errors: &mut EvalErrors,
 ) -> Result<(Vec<Batch>, FileStats), Error> {
-    let mut batches: Vec<Batch> = (0..engine.resources().len())
-        .map(|i| engine.batch(i, None, Vec::new()))
-        .collect();
+    let mut batches = engine.batches(None, &Vec::new());
     let mut stats = FileStats::default();
     for path in paths {
         let (bytes, origin) = super::read_input(path)?;
@@ -42,18 +40,17 @@ pub fn collect(
                 return Ok(());
             }
             stats.objects += 1;
-            let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            let matching = engine.matching(api, kind);
-            if matching.is_empty() {
-                stats
-                    .unmatched
-                    .push(format!("{api}/{kind} {}", crate::engine::object_name(&obj)));
-            }
-            for i in matching {
-                engine
-                    .evaluate(&mut batches[i], &obj, errors)
-                    .map_err(|e| Error::failure(format!("cannot keep samples: {e}")))?;
+            let matched = engine
+                .evaluate_matching(&mut batches, &obj, errors)
+                .map_err(|e| Error::failure(format!("cannot keep samples: {e}")))?;
+            if !matched {
+                let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("");
+                stats.unmatched.push(format!(
+                    "{}/{} {}",
+                    s("/apiVersion"),
+                    s("/kind"),
+                    crate::engine::object_name(&obj)
+                ));
             }
             Ok(())
         })?;

@@ -28,6 +28,7 @@ pub struct TableOptions {
 /// Condition types that say whether an object is healthy, most telling first.
 const HEALTH_TYPES: &[&str] = &["Ready", "Succeeded", "ReconcileSucceeded", "Healthy"];
 const MESSAGE_WIDTH: usize = 60;
+const MIN_MESSAGE: usize = 10;
 
 #[derive(Default)]
 struct Row {
@@ -60,7 +61,10 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         out,
         "{} of {}, {}, {}",
         count(objects, "object"),
-        count(set.resources.iter().filter(|r| r.objects > 0).count() as u64, "kind"),
+        count(
+            set.resources.iter().filter(|r| r.objects > 0).count() as u64,
+            "kind"
+        ),
         count(set.families.len() as u64, "metric"),
         count(set.sample_count(), "sample")
     )?;
@@ -98,7 +102,12 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         } else {
             &res.group
         };
-        writeln!(out, "\n{} ({group}): {}", res.kind, count(res.objects, "object"))?;
+        writeln!(
+            out,
+            "\n{} ({group}): {}",
+            res.kind,
+            count(res.objects, "object")
+        )?;
         if rows.is_empty() {
             writeln!(out, "  no samples")?;
             continue;
@@ -119,8 +128,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
             }
             header.push("MESSAGE");
         }
-        let mut t = new_table(opts);
-        t.set_header(header);
+        let mut lines: Vec<Vec<String>> = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut cells: Vec<String> = Vec::new();
             if multi_cluster {
@@ -152,15 +160,16 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
                         .collect();
                     cells.push(all.join(" "));
                 }
-                let msg = health.map_or("", |c| c[3].as_str()).replace('\n', " ");
-                cells.push(if opts.wide {
-                    msg
-                } else {
-                    truncate(&msg, MESSAGE_WIDTH)
-                });
+                cells.push(health.map_or("", |c| c[3].as_str()).replace('\n', " "));
             }
-            t.add_row(cells);
+            lines.push(cells);
         }
+        if with_conditions && !opts.wide {
+            fit_last_column(&header, &mut lines, target_width(opts));
+        }
+        let mut t = new_table();
+        t.set_header(header);
+        t.add_rows(lines);
         write_table(out, &mut t)?;
     }
     if opts.wide {
@@ -180,7 +189,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
             if fam.is_empty() {
                 continue;
             }
-            let mut t = new_table(opts);
+            let mut t = new_table();
             let mut header: Vec<String> = names.iter().map(|n| n.to_uppercase()).collect();
             header.push("VALUE".into());
             t.set_header(header);
@@ -199,21 +208,53 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
     Ok(())
 }
 
-fn new_table(opts: &TableOptions) -> Table {
+fn new_table() -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
-    if opts.wide {
-        t.set_content_arrangement(ContentArrangement::Disabled);
-    } else if let Some(w) = opts.width {
-        t.set_width(w);
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-    } else if opts.fit_terminal {
-        // comfy-table reads the terminal's width itself.
-        t.set_content_arrangement(ContentArrangement::Dynamic);
-    }
+    // Rows stay one line each, as kubectl prints them; MESSAGE is cut instead.
+    t.set_content_arrangement(ContentArrangement::Disabled);
     t
 }
 
+/// The width to fit: the one given, or the terminal's.
+fn target_width(opts: &TableOptions) -> Option<usize> {
+    opts.width
+        .or_else(|| {
+            if opts.fit_terminal {
+                Table::new().width()
+            } else {
+                None
+            }
+        })
+        .map(usize::from)
+}
+
+/// Cuts the last column so that rows fit `width` (at least [`MIN_MESSAGE`]
+/// characters are kept); without a width, to [`MESSAGE_WIDTH`].
+fn fit_last_column(header: &[&str], rows: &mut [Vec<String>], width: Option<usize>) {
+    let Some(last) = header.len().checked_sub(1) else {
+        return;
+    };
+    let room = match width {
+        Some(w) => {
+            let used: usize = (0..last)
+                .map(|c| {
+                    rows.iter()
+                        .map(|r| r[c].chars().count())
+                        .chain([header[c].len()])
+                        .max()
+                        .unwrap_or(0)
+                        + 3
+                })
+                .sum();
+            w.saturating_sub(used).max(MIN_MESSAGE)
+        }
+        None => MESSAGE_WIDTH,
+    };
+    for r in rows {
+        r[last] = truncate(&r[last], room);
+    }
+}
 /// kubectl's look: no borders, columns three spaces apart, no trailing blanks.
 fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
     for c in t.column_iter_mut() {
@@ -226,7 +267,11 @@ fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
 }
 
 fn count(n: u64, what: &str) -> String {
-    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn add_sample(row: &mut Row, s: &Sample) {
@@ -276,6 +321,27 @@ fn human_age(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_message_column_is_cut_to_the_room_left() {
+        let header = ["NAME", "MESSAGE"];
+        let long = "m".repeat(100);
+        let mut rows = vec![
+            vec!["abcdef".to_string(), long.clone()],
+            vec!["a".to_string(), "short".to_string()],
+        ];
+        fit_last_column(&header, &mut rows, Some(40));
+        // NAME takes 6 + 3 columns; 31 are left for the message.
+        assert_eq!(rows[0][1].chars().count(), 31);
+        assert!(rows[0][1].ends_with('…'));
+        assert_eq!(rows[1][1], "short");
+        let mut rows = vec![vec!["x".repeat(50), long.clone()]];
+        fit_last_column(&header, &mut rows, Some(40));
+        assert_eq!(rows[0][1].chars().count(), MIN_MESSAGE);
+        let mut rows = vec![vec!["x".to_string(), long]];
+        fit_last_column(&header, &mut rows, None);
+        assert_eq!(rows[0][1].chars().count(), MESSAGE_WIDTH);
+    }
 
     #[test]
     fn ages_and_truncation() {

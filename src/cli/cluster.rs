@@ -62,8 +62,9 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "NAME")]
     pub tls_server_name: Option<String>,
 
-    /// How long to wait for one server request (e.g. 30s, 1m; 0 = no limit).
-    #[arg(long, value_name = "DURATION", default_value = "0")]
+    /// How long to wait for one server request (e.g. 30s, 1m, 1m30s; a bare
+    /// number is seconds; 0 = no limit).
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = check_duration)]
     pub request_timeout: String,
 
     /// Read one namespace only. Without it every namespace is read: a snapshot
@@ -79,16 +80,16 @@ pub struct ClusterArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
 
-    /// Objects per list request (pagination); 0 lists without pages.
+    /// Objects per list request (pagination, as kubectl's --chunk-size); 0 lists without pages.
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub chunk_size: u32,
 
-    /// How many resource types are listed at once.
+    /// How many resource types are listed at once, per cluster.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
 
     /// Name of the label that tells clusters apart when several contexts are
-    /// read; an empty name leaves it out.
+    /// read (its value is the context name); an empty name leaves it out.
     #[arg(long, value_name = "NAME", default_value = "cluster")]
     pub cluster_label: String,
 }
@@ -117,5 +118,81 @@ impl ClusterArgs {
             ("--selector", self.selector.is_some()),
         ];
         set.into_iter().find(|(_, on)| *on).map(|(f, _)| f)
+    }
+
+    /// `--request-timeout` as a duration; `None` for no limit.
+    pub fn request_timeout(&self) -> Option<std::time::Duration> {
+        parse_duration(&self.request_timeout).ok().flatten()
+    }
+}
+
+fn check_duration(s: &str) -> Result<String, String> {
+    parse_duration(s).map(|_| s.to_string())
+}
+
+/// kubectl's `--request-timeout`: a Go duration (`1h2m3.5s`, `500ms`) or a bare
+/// number of seconds; zero means no limit.
+pub fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms; 0 = no limit)");
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok((secs > 0).then(|| std::time::Duration::from_secs(secs)));
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[unit_len..];
+    }
+    if !total.is_finite() || total > 1e9 {
+        return Err(bad());
+    }
+    Ok((total > 0.0).then(|| std::time::Duration::from_secs_f64(total)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_kubectl() {
+        assert_eq!(parse_duration("0"), Ok(None));
+        assert_eq!(parse_duration("0s"), Ok(None));
+        assert_eq!(parse_duration("5"), Ok(Some(Duration::from_secs(5))));
+        assert_eq!(parse_duration("30s"), Ok(Some(Duration::from_secs(30))));
+        assert_eq!(parse_duration("1m30s"), Ok(Some(Duration::from_secs(90))));
+        assert_eq!(parse_duration("1h"), Ok(Some(Duration::from_secs(3600))));
+        assert_eq!(
+            parse_duration("1.5s"),
+            Ok(Some(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            parse_duration("500ms"),
+            Ok(Some(Duration::from_millis(500)))
+        );
+        for bad in ["", "s", "10x", "-1s", "1s2", "abc", "1..2s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,9 +1,25 @@
-//! Objects from a live cluster. (Being written: see issue 3.)
+//! Objects from live clusters: kubeconfig ([`kubeconfig`]), discovery
+//! ([`discovery`]), then paginated lists evaluated page by page as they
+//! arrive ([`list`]), over one client per cluster ([`api`]).
+//!
+//! Clusters and resource types are read concurrently; every list task owns
+//! its batches, so the result is assembled in a fixed order whatever the timing.
+
+mod api;
+mod discovery;
+mod kubeconfig;
+mod list;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use crate::cli::ClusterArgs;
-use crate::engine::{Batch, Engine, EvalErrors};
+use crate::engine::{Batch, Engine, EvalErrors, is_valid_label_name};
 use crate::error::Error;
 use crate::ui::Ui;
+
+use list::ListOptions;
 
 /// What listing the cluster(s) gave.
 #[derive(Debug, Default)]
@@ -13,19 +29,230 @@ pub struct Collected {
     pub partial: bool,
 }
 
+/// Lists every configured resource of every selected cluster once and
+/// evaluates the objects. Missing CRDs are skipped with a warning; resources
+/// that cannot be read (forbidden, failing) are warned about and make the
+/// result partial; a run that could read nothing at all fails.
 pub fn collect(
-    _engine: &Engine,
-    _args: &ClusterArgs,
-    _errors: &mut EvalErrors,
-    _ui: &Ui,
+    engine: &Engine,
+    args: &ClusterArgs,
+    errors: &mut EvalErrors,
+    ui: &Ui,
 ) -> Result<Collected, Error> {
-    Err(Error::failure(
-        "reading from a cluster is not built yet; use --from-file",
-    ))
+    let opts = Arc::new(ListOptions::new(args, ui.verbose)?);
+    if !args.cluster_label.is_empty() && !is_valid_label_name(&args.cluster_label) {
+        return Err(Error::usage(format!(
+            "--cluster-label {:?} is not a valid label name",
+            args.cluster_label
+        )));
+    }
+    let env = kubeconfig::Env::from_process();
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|e| Error::failure(format!("cannot read the cluster: {e}")))?;
+    let targets = runtime.block_on(kubeconfig::targets(args, &env))?;
+    let multi = targets.len() > 1;
+    let engine = Arc::new(engine.clone());
+    let progress = Arc::new(Progress::default());
+
+    let outcomes = runtime.block_on(async {
+        let ticker = ui
+            .progress_enabled()
+            .then(|| tokio::spawn(progress.clone().tick(*ui)));
+        let handles: Vec<_> = targets
+            .into_iter()
+            .map(|t| {
+                let labels = if multi && !args.cluster_label.is_empty() {
+                    vec![(args.cluster_label.clone(), t.name.clone())]
+                } else {
+                    Vec::new()
+                };
+                let ctx = list::Context {
+                    engine: engine.clone(),
+                    opts: opts.clone(),
+                    cluster: Some(t.name.clone()),
+                    labels,
+                    progress: progress.clone(),
+                };
+                tokio::spawn(read_cluster(t, ctx))
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(handles.len());
+        for h in handles {
+            outcomes.push(
+                h.await
+                    .map_err(|e| Error::failure(format!("listing stopped: {e}")))
+                    .and_then(|r| r),
+            );
+        }
+        if let Some(t) = ticker {
+            t.abort();
+        }
+        outcomes
+    });
+    ui.progress_done();
+
+    let clusters = outcomes.len();
+    let mut collected = Collected::default();
+    let (mut read, mut unreadable, mut unreachable) = (0usize, 0usize, 0usize);
+    let mut last_failure = String::new();
+    for outcome in outcomes {
+        let o = outcome?;
+        let at = if multi {
+            format!("context {:?}: ", o.name)
+        } else {
+            String::new()
+        };
+        if let Some(msg) = o.failed {
+            if !multi {
+                return Err(Error::failure(msg));
+            }
+            ui.warn(format!("{at}{msg}"));
+            last_failure = msg;
+            unreachable += 1;
+            continue;
+        }
+        for w in &o.warnings {
+            ui.warn(format!("{at}{w}"));
+        }
+        read += o.read;
+        unreadable += o.unreadable;
+        collected.batches.extend(o.batches);
+        errors.merge(o.errors);
+    }
+    if unreachable == clusters {
+        return Err(Error::failure(format!(
+            "none of the {clusters} clusters could be read (last: {last_failure})"
+        )));
+    }
+    if read == 0 && unreadable > 0 {
+        return Err(Error::failure(format!(
+            "nothing could be read: all {unreadable} resources failed (see the warnings above)"
+        )));
+    }
+    if unreadable > 0 || unreachable > 0 {
+        collected.partial = true;
+        let mut what = Vec::new();
+        if unreadable > 0 {
+            what.push(format!(
+                "{unreadable} of {} resources could not be read",
+                read + unreadable
+            ));
+        }
+        if unreachable > 0 {
+            what.push(format!(
+                "{unreachable} of {clusters} clusters could not be read"
+            ));
+        }
+        ui.warn(format!("partial result: {} (exit code 5)", what.join(", ")));
+    }
+    Ok(collected)
 }
 
 /// The names of the clusters a run reads (kubeconfig context names), in order;
 /// the `cluster` label value of each. (For `--delete`, which lists nothing.)
-pub fn context_names(_args: &ClusterArgs) -> Result<Vec<String>, Error> {
-    Err(Error::failure("reading from a cluster is not built yet"))
+pub fn context_names(args: &ClusterArgs) -> Result<Vec<String>, Error> {
+    kubeconfig::names(args, &kubeconfig::Env::from_process())
+}
+
+/// One cluster's share of the run.
+struct ClusterOutcome {
+    name: String,
+    /// Why the cluster could not be read at all.
+    failed: Option<String>,
+    batches: Vec<Batch>,
+    errors: EvalErrors,
+    /// Skipped and unreadable resources, in config order.
+    warnings: Vec<String>,
+    /// Resource types listed completely.
+    read: usize,
+    /// Resource types that could not be listed.
+    unreadable: usize,
+}
+
+async fn read_cluster(
+    target: kubeconfig::Target,
+    ctx: list::Context,
+) -> Result<ClusterOutcome, Error> {
+    let mut out = ClusterOutcome {
+        name: target.name,
+        failed: None,
+        batches: Vec::new(),
+        errors: EvalErrors::new(ctx.opts.verbosity),
+        warnings: Vec::new(),
+        read: 0,
+        unreadable: 0,
+    };
+    let api = match api::Api::new(target.config, ctx.opts.timeout) {
+        Ok(api) => api,
+        Err(msg) => {
+            out.failed = Some(msg);
+            return Ok(out);
+        }
+    };
+    let plan = match discovery::plan(&api, ctx.engine.resources()).await {
+        Ok(plan) => plan,
+        Err(f) => {
+            out.failed = Some(f.to_string());
+            return Ok(out);
+        }
+    };
+    out.warnings = plan.skipped;
+    ctx.progress
+        .total
+        .fetch_add(plan.tasks.len(), Ordering::Relaxed);
+    let ctx = Arc::new(ctx);
+    let permits = Arc::new(tokio::sync::Semaphore::new(ctx.opts.concurrency));
+    let handles: Vec<_> = plan
+        .tasks
+        .into_iter()
+        .map(|task| {
+            let (api, ctx, permits) = (api.clone(), ctx.clone(), permits.clone());
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = list::run(&api, &ctx, &task).await;
+                ctx.progress.done.fetch_add(1, Ordering::Relaxed);
+                result
+            })
+        })
+        .collect();
+    for h in handles {
+        let listed = h
+            .await
+            .map_err(|e| Error::failure(format!("listing stopped: {e}")))??;
+        match listed.failure {
+            Some(w) => {
+                out.warnings.push(w);
+                out.unreadable += 1;
+            }
+            None => {
+                out.read += 1;
+                out.batches.extend(listed.batches);
+                out.errors.merge(listed.errors);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Counters for the progress line, shared by every list task.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    total: AtomicUsize,
+    done: AtomicUsize,
+    objects: AtomicU64,
+}
+
+impl Progress {
+    async fn tick(self: Arc<Self>, ui: Ui) {
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            ui.progress(format!(
+                "listing: {}/{} resources done, {} objects",
+                self.done.load(Ordering::Relaxed),
+                self.total.load(Ordering::Relaxed),
+                self.objects.load(Ordering::Relaxed)
+            ));
+        }
+    }
 }

@@ -1,0 +1,315 @@
+//! One cluster's API server: raw GETs through kube's client (auth, TLS),
+//! with bounded retries, an optional time limit per request, and failures
+//! described in one line that names the server.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+use kube::client::Body;
+use serde::Deserialize;
+
+/// Retries of a request answered 429 or 5xx, after the first attempt.
+const MAX_RETRIES: u32 = 5;
+/// The longest wait between attempts, whatever Retry-After asks for.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct Api {
+    client: kube::Client,
+    /// The server URL, for messages.
+    pub url: String,
+    timeout: Option<Duration>,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server answered with an error status (after retries, for 429 and 5xx).
+    Status {
+        code: u16,
+        reason: String,
+        message: String,
+        /// Attempts made; more than one when the server kept failing.
+        attempts: u32,
+    },
+    /// No usable answer: connection, TLS, time limit, or a malformed body.
+    /// The message names the server.
+    Transport(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Status {
+                code,
+                reason,
+                message,
+                attempts,
+            } => {
+                write!(f, "{code} {reason}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                if *attempts > 1 {
+                    write!(f, " (gave up after {attempts} attempts)")?;
+                }
+                Ok(())
+            }
+            Failure::Transport(m) => f.write_str(m),
+        }
+    }
+}
+
+impl Failure {
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Failure::Status { code, .. } => Some(*code),
+            Failure::Transport(_) => None,
+        }
+    }
+}
+
+/// The part of a `metav1.Status` body the messages use.
+#[derive(Debug, Default, Deserialize)]
+struct StatusBody {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    details: Option<StatusDetails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StatusDetails {
+    #[serde(rename = "retryAfterSeconds", default)]
+    retry_after_seconds: Option<u64>,
+}
+
+/// One failed attempt, and how long the server asked us to wait.
+struct Attempt {
+    failure: Failure,
+    retry_after: Option<Duration>,
+}
+
+impl Api {
+    pub fn new(config: kube::Config, timeout: Option<Duration>) -> Result<Api, String> {
+        let url = server_url(&config.cluster_url);
+        let client = kube::Client::try_from(config)
+            .map_err(|e| format!("cannot set up a client for {url}: {}", reason(&e)))?;
+        Ok(Api {
+            client,
+            url,
+            timeout,
+        })
+    }
+
+    /// GETs `uri` (a path and query under the server URL) and returns the body
+    /// of a 2xx answer. 429 and 5xx answers are retried with exponential
+    /// backoff, honouring Retry-After, at most [`MAX_RETRIES`] times.
+    pub async fn get(&self, uri: &str) -> Result<Vec<u8>, Failure> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let a = match self.once(uri).await {
+                Ok(body) => return Ok(body),
+                Err(a) => a,
+            };
+            let retryable = matches!(a.failure.code(), Some(429 | 500 | 502 | 503 | 504));
+            if !retryable || attempts > MAX_RETRIES {
+                return Err(match a.failure {
+                    Failure::Status {
+                        code,
+                        reason,
+                        message,
+                        ..
+                    } => Failure::Status {
+                        code,
+                        reason,
+                        message,
+                        attempts,
+                    },
+                    t => t,
+                });
+            }
+            // 0.2s, 0.4s, … 3.2s: six attempts span about six seconds.
+            let backoff = Duration::from_millis(100 << attempts.min(6));
+            tokio::time::sleep(a.retry_after.unwrap_or(backoff).min(MAX_WAIT)).await;
+        }
+    }
+
+    /// GETs `uri` and parses the JSON answer.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, uri: &str) -> Result<T, Failure> {
+        let body = self.get(uri).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Failure::Transport(format!("{}{uri} answered invalid JSON: {e}", self.url))
+        })
+    }
+
+    async fn once(&self, uri: &str) -> Result<Vec<u8>, Attempt> {
+        let transport = |msg: String| Attempt {
+            failure: Failure::Transport(msg),
+            retry_after: None,
+        };
+        let req = http::Request::get(uri)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Body::empty())
+            .map_err(|e| transport(format!("invalid request {uri}: {e}")))?;
+        let exchange = async {
+            let res = self.client.send(req).await?;
+            let status = res.status();
+            let retry_after = res
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = res.into_body().collect_bytes().await?;
+            Ok::<_, kube::Error>((status, retry_after, body))
+        };
+        let answer = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, exchange).await.map_err(|_| {
+                transport(format!(
+                    "no answer from {} within {} (--request-timeout)",
+                    self.url,
+                    humantime(limit)
+                ))
+            })?,
+            None => exchange.await,
+        };
+        let (status, retry_after, body) =
+            answer.map_err(|e| transport(format!("cannot reach {}: {}", self.url, reason(&e))))?;
+        if status.is_success() {
+            return Ok(Vec::from(body));
+        }
+        let parsed: StatusBody = serde_json::from_slice(&body).unwrap_or_else(|_| StatusBody {
+            message: first_line(&String::from_utf8_lossy(&body)),
+            ..StatusBody::default()
+        });
+        let retry_after = retry_after.or_else(|| {
+            parsed
+                .details
+                .as_ref()
+                .and_then(|d| d.retry_after_seconds)
+                .map(Duration::from_secs)
+        });
+        let reason = if parsed.reason.is_empty() {
+            status_reason(status)
+        } else {
+            parsed.reason
+        };
+        Err(Attempt {
+            failure: Failure::Status {
+                code: status.as_u16(),
+                reason,
+                message: parsed.message,
+                attempts: 1,
+            },
+            retry_after,
+        })
+    }
+}
+
+/// The server URL as users write it (no trailing slash).
+pub fn server_url(uri: &http::Uri) -> String {
+    uri.to_string().trim_end_matches('/').to_string()
+}
+
+fn status_reason(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .map(|r| r.replace(' ', ""))
+        .unwrap_or_else(|| "Error".into())
+}
+
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// The most useful one-line reason of an error chain: the whole message when
+/// it already spells out its causes (kube's do), otherwise the innermost cause
+/// ("Connection refused", rustls' "invalid peer certificate: UnknownIssuer"
+/// under hyper's bare "client error (Connect)"); without "(os error N)".
+pub fn reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest = e;
+    while let Some(next) = deepest.source() {
+        deepest = next;
+    }
+    let (top, inner) = (e.to_string(), deepest.to_string());
+    let chosen = if top.contains(&inner) { top } else { inner };
+    crate::source::io_reason(&std::io::Error::other(chosen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrap(&'static str, Box<dyn std::error::Error + Send + Sync>);
+    impl fmt::Display for Wrap {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Wrap {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.1)
+        }
+    }
+
+    #[test]
+    fn reasons_are_the_innermost_cause() {
+        let refused = std::io::Error::from_raw_os_error(111);
+        let e = Wrap("client error (Connect)", Box::new(refused));
+        assert_eq!(reason(&e), "Connection refused");
+        let e = Wrap("auth: no such file: /t", "no such file: /t".into());
+        assert_eq!(reason(&e), "auth: no such file: /t");
+        let e = Wrap(
+            "client error (Connect)",
+            Box::new(Wrap(
+                "tls",
+                Box::new(std::io::Error::other(
+                    "invalid peer certificate: UnknownIssuer",
+                )),
+            )),
+        );
+        assert_eq!(reason(&e), "invalid peer certificate: UnknownIssuer");
+    }
+
+    #[test]
+    fn failures_read_as_one_line() {
+        let f = Failure::Status {
+            code: 503,
+            reason: "ServiceUnavailable".into(),
+            message: "etcd is down".into(),
+            attempts: 6,
+        };
+        assert_eq!(
+            f.to_string(),
+            "503 ServiceUnavailable: etcd is down (gave up after 6 attempts)"
+        );
+        assert_eq!(
+            status_reason(StatusCode::TOO_MANY_REQUESTS),
+            "TooManyRequests"
+        );
+        assert_eq!(first_line("a\nb"), "a");
+        assert_eq!(humantime(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(
+            server_url(&"https://10.0.0.1:6443/".parse().unwrap()),
+            "https://10.0.0.1:6443"
+        );
+    }
+}

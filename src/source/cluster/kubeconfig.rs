@@ -1,0 +1,518 @@
+//! Which clusters a run reads and how to reach them, decided the way kubectl
+//! decides: `--kubeconfig` (that file only), else the `$KUBECONFIG` path list
+//! merged (missing files skipped), else `~/.kube/config`; the current context
+//! or `--context`/`--all-contexts`; then the connection flags override what
+//! the kubeconfig says. With no kubeconfig at all, inside a pod, the pod's
+//! service account is used (kube's in-cluster config).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig, KubeconfigError};
+
+use crate::cli::ClusterArgs;
+use crate::error::Error;
+
+/// The process environment kubeconfig loading depends on.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub kubeconfig: Option<OsString>,
+    pub home: Option<PathBuf>,
+    /// `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT` are set, as in a pod.
+    pub in_cluster: bool,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let set = |k| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        Env {
+            kubeconfig: std::env::var_os("KUBECONFIG"),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            in_cluster: set("KUBERNETES_SERVICE_HOST") && set("KUBERNETES_SERVICE_PORT"),
+        }
+    }
+}
+
+/// One cluster to read.
+pub struct Target {
+    /// The context name (the `cluster` label value), `in-cluster`, or the
+    /// `--server` URL when there is no kubeconfig.
+    pub name: String,
+    pub config: kube::Config,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Context(String),
+    InCluster,
+    Server(String),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::Context(n) | Source::Server(n) => n.clone(),
+            Source::InCluster => "in-cluster".into(),
+        }
+    }
+}
+
+struct Selection {
+    kubeconfig: Kubeconfig,
+    /// The files read, for messages.
+    origin: String,
+    sources: Vec<Source>,
+}
+
+/// The names of the clusters a run reads, in order, without connecting.
+pub fn names(args: &ClusterArgs, env: &Env) -> Result<Vec<String>, Error> {
+    Ok(select(args, env)?
+        .sources
+        .iter()
+        .map(Source::name)
+        .collect())
+}
+
+/// The clusters a run reads, each with its connection settings.
+pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error> {
+    let sel = select(args, env)?;
+    let mut targets = Vec::with_capacity(sel.sources.len());
+    for source in &sel.sources {
+        let mut config = match source {
+            Source::Context(name) => {
+                let mut kc = sel.kubeconfig.clone();
+                if args.insecure_skip_tls_verify || args.certificate_authority.is_some() {
+                    // The flags replace the kubeconfig's CA, which then need not be readable.
+                    for c in kc.clusters.iter_mut().filter_map(|c| c.cluster.as_mut()) {
+                        c.certificate_authority = None;
+                        c.certificate_authority_data = None;
+                    }
+                }
+                let opts = KubeConfigOptions {
+                    context: Some(name.clone()),
+                    cluster: args.cluster.clone(),
+                    user: args.user.clone(),
+                };
+                kube::Config::from_custom_kubeconfig(kc, &opts)
+                    .await
+                    .map_err(|e| {
+                        Error::failure(format!(
+                            "kubeconfig {}, context {name:?}: {}",
+                            sel.origin,
+                            kubeconfig_reason(&e)
+                        ))
+                    })?
+            }
+            Source::InCluster => kube::Config::incluster().map_err(|e| {
+                Error::failure(format!(
+                    "no kubeconfig, and the in-cluster service account cannot be used: {e}"
+                ))
+            })?,
+            Source::Server(url) => kube::Config::new(parse_server(url)?),
+        };
+        apply_flags(&mut config, args)?;
+        // Retries are ours: bounded, and for 5xx too.
+        config.default_retry = false;
+        targets.push(Target {
+            name: source.name(),
+            config,
+        });
+    }
+    Ok(targets)
+}
+
+fn select(args: &ClusterArgs, env: &Env) -> Result<Selection, Error> {
+    let (kubeconfig, origin) = load(args, env)?;
+    let exists = |n: &str| kubeconfig.contexts.iter().any(|c| c.name == n);
+    let mut sources = Vec::new();
+    if args.all_contexts {
+        if kubeconfig.contexts.is_empty() {
+            return Err(Error::failure(format!(
+                "--all-contexts: kubeconfig {origin} has no contexts"
+            )));
+        }
+        sources.extend(
+            kubeconfig
+                .contexts
+                .iter()
+                .map(|c| Source::Context(c.name.clone())),
+        );
+    } else if !args.contexts.is_empty() {
+        for name in &args.contexts {
+            if !exists(name) {
+                return Err(Error::usage(format!(
+                    "--context {name}: no such context in kubeconfig {origin}{}",
+                    known_contexts(&kubeconfig)
+                )));
+            }
+            let s = Source::Context(name.clone());
+            if !sources.contains(&s) {
+                sources.push(s);
+            }
+        }
+    } else if let Some(current) = kubeconfig
+        .current_context
+        .as_deref()
+        .filter(|c| !c.is_empty())
+    {
+        if !exists(current) {
+            return Err(Error::failure(format!(
+                "kubeconfig {origin}: current-context {current:?} does not exist; use --context{}",
+                known_contexts(&kubeconfig)
+            )));
+        }
+        sources.push(Source::Context(current.to_string()));
+    } else if let Some(server) = &args.server {
+        sources.push(Source::Server(server.clone()));
+    } else if kubeconfig.contexts.is_empty() && kubeconfig.clusters.is_empty() {
+        if !env.in_cluster {
+            return Err(Error::failure(format!(
+                "no kubeconfig found ({origin}) and not running in a pod \
+                 (KUBERNETES_SERVICE_HOST is not set); use --kubeconfig, --context or --server"
+            )));
+        }
+        sources.push(Source::InCluster);
+    } else {
+        return Err(Error::failure(format!(
+            "kubeconfig {origin} has no current-context; use --context{}",
+            known_contexts(&kubeconfig)
+        )));
+    }
+    Ok(Selection {
+        kubeconfig,
+        origin,
+        sources,
+    })
+}
+
+fn known_contexts(kc: &Kubeconfig) -> String {
+    if kc.contexts.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+    format!(" (contexts: {})", names.join(", "))
+}
+
+/// The merged kubeconfig and the files it came from.
+fn load(args: &ClusterArgs, env: &Env) -> Result<(Kubeconfig, String), Error> {
+    if let Some(path) = &args.kubeconfig {
+        return Ok((read(Path::new(path))?, path.clone()));
+    }
+    let (paths, looked): (Vec<PathBuf>, String) = match &env.kubeconfig {
+        Some(list) if !list.is_empty() => (
+            std::env::split_paths(list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            format!("$KUBECONFIG={}", list.to_string_lossy()),
+        ),
+        _ => match &env.home {
+            Some(home) => {
+                let p = home.join(".kube").join("config");
+                let looked = p.display().to_string();
+                (vec![p], looked)
+            }
+            None => (Vec::new(), "$HOME is not set".into()),
+        },
+    };
+    let mut merged = Kubeconfig::default();
+    let mut read_from = Vec::new();
+    for p in paths {
+        match std::fs::metadata(&p) {
+            // kubectl skips files of the list that do not exist.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            _ => {}
+        }
+        let kc = read(&p)?;
+        merged = merged.merge(kc).map_err(|e| {
+            Error::failure(format!(
+                "kubeconfig {}: {}",
+                p.display(),
+                kubeconfig_reason(&e)
+            ))
+        })?;
+        read_from.push(p.display().to_string());
+    }
+    let origin = if read_from.is_empty() {
+        format!("none: {looked}")
+    } else {
+        read_from.join(":")
+    };
+    Ok((merged, origin))
+}
+
+fn read(path: &Path) -> Result<Kubeconfig, Error> {
+    Kubeconfig::read_from(path).map_err(|e| {
+        Error::failure(format!(
+            "kubeconfig {}: {}",
+            path.display(),
+            kubeconfig_reason(&e)
+        ))
+    })
+}
+
+fn kubeconfig_reason(e: &KubeconfigError) -> String {
+    match e {
+        KubeconfigError::ReadConfig(io, _) => {
+            format!("cannot read: {}", crate::source::io_reason(io))
+        }
+        other => super::api::reason(other),
+    }
+}
+
+/// `--server`: a URL, or `host:port` taken as HTTPS as kubectl does.
+fn parse_server(s: &str) -> Result<http::Uri, Error> {
+    let url = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    url.parse::<http::Uri>()
+        .ok()
+        .filter(|u| u.host().is_some())
+        .ok_or_else(|| Error::usage(format!("--server {s:?} is not a URL")))
+}
+
+/// The connection flags, which win over the kubeconfig as in kubectl.
+fn apply_flags(config: &mut kube::Config, args: &ClusterArgs) -> Result<(), Error> {
+    if let Some(server) = &args.server {
+        config.cluster_url = parse_server(server)?;
+    }
+    if let Some(name) = &args.tls_server_name {
+        config.tls_server_name = Some(name.clone());
+    }
+    if args.insecure_skip_tls_verify {
+        config.accept_invalid_certs = true;
+        config.root_cert = None;
+        config.root_cert_file = None;
+    } else if let Some(ca) = &args.certificate_authority {
+        readable("--certificate-authority", ca)?;
+        config.root_cert_file = Some(PathBuf::from(ca));
+    }
+    let auth = &mut config.auth_info;
+    if let Some(token) = &args.token {
+        // kube keeps tokens as `secrecy::SecretString`; its own deserializer makes one.
+        let with_token: AuthInfo = serde_json::from_value(serde_json::json!({ "token": token }))
+            .map_err(|e| Error::usage(format!("--token: {e}")))?;
+        auth.token = with_token.token;
+        // A token given on the command line replaces the kubeconfig's way to log in.
+        auth.token_file = None;
+        auth.exec = None;
+        auth.auth_provider = None;
+        auth.username = None;
+        auth.password = None;
+    }
+    if let Some(cert) = &args.client_certificate {
+        readable("--client-certificate", cert)?;
+        auth.client_certificate = Some(cert.clone());
+        auth.client_certificate_data = None;
+    }
+    if let Some(key) = &args.client_key {
+        readable("--client-key", key)?;
+        auth.client_key = Some(key.clone());
+        auth.client_key_data = None;
+    }
+    if let Some(user) = &args.as_user {
+        auth.impersonate = Some(user.clone());
+    }
+    if !args.as_groups.is_empty() {
+        auth.impersonate_groups = Some(args.as_groups.clone());
+    }
+    Ok(())
+}
+
+fn readable(flag: &str, path: &str) -> Result<(), Error> {
+    std::fs::File::open(path).map(drop).map_err(|e| {
+        Error::usage(format!(
+            "{flag} {path}: cannot read: {}",
+            crate::source::io_reason(&e)
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = "\
+apiVersion: v1
+kind: Config
+current-context: build
+clusters:
+- name: build
+  cluster: {server: 'https://build.example:6443'}
+- name: run
+  cluster: {server: 'https://run.example:6443'}
+users:
+- name: me
+  user: {token: abc}
+contexts:
+- name: build
+  context: {cluster: build, user: me}
+- name: run
+  context: {cluster: run, user: me}
+";
+
+    const OTHER: &str = "\
+apiVersion: v1
+kind: Config
+current-context: view
+clusters:
+- name: view
+  cluster: {server: 'https://view.example:6443'}
+- name: build
+  cluster: {server: 'https://shadowed.example:6443'}
+contexts:
+- name: view
+  context: {cluster: view}
+";
+
+    fn files(docs: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let p = dir.path().join(format!("config{i}"));
+                std::fs::write(&p, d).unwrap();
+                p
+            })
+            .collect();
+        (dir, paths)
+    }
+
+    fn env_list(paths: &[PathBuf]) -> Env {
+        Env {
+            kubeconfig: Some(std::env::join_paths(paths).unwrap()),
+            ..Env::default()
+        }
+    }
+
+    fn url(t: &Target) -> String {
+        super::super::api::server_url(&t.config.cluster_url)
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn kubeconfig_list_is_merged_first_wins_and_missing_files_skipped() {
+        let (dir, mut paths) = files(&[TWO, OTHER]);
+        paths.insert(1, dir.path().join("missing"));
+        let env = env_list(&paths);
+        let args = ClusterArgs::default();
+        assert_eq!(names(&args, &env).unwrap(), ["build"]);
+        let t = block(targets(&args, &env)).unwrap();
+        assert_eq!(url(&t[0]), "https://build.example:6443");
+        let all = ClusterArgs {
+            all_contexts: true,
+            ..ClusterArgs::default()
+        };
+        assert_eq!(names(&all, &env).unwrap(), ["build", "run", "view"]);
+        let two = ClusterArgs {
+            contexts: vec!["run".into(), "view".into(), "run".into()],
+            ..ClusterArgs::default()
+        };
+        assert_eq!(names(&two, &env).unwrap(), ["run", "view"]);
+    }
+
+    #[test]
+    fn explicit_kubeconfig_is_that_file_only() {
+        let (_dir, paths) = files(&[TWO, OTHER]);
+        let env = env_list(&paths[..1]);
+        let args = ClusterArgs {
+            kubeconfig: Some(paths[1].display().to_string()),
+            ..ClusterArgs::default()
+        };
+        assert_eq!(names(&args, &env).unwrap(), ["view"]);
+        let missing = ClusterArgs {
+            kubeconfig: Some("/nonexistent/kubeconfig".into()),
+            ..ClusterArgs::default()
+        };
+        let e = names(&missing, &env).unwrap_err();
+        assert_eq!(
+            e.message,
+            "kubeconfig /nonexistent/kubeconfig: cannot read: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn unknown_context_and_no_config_are_clear_errors() {
+        let (_dir, paths) = files(&[TWO]);
+        let env = env_list(&paths);
+        let args = ClusterArgs {
+            contexts: vec!["prod".into()],
+            ..ClusterArgs::default()
+        };
+        let e = names(&args, &env).unwrap_err();
+        assert_eq!(e.kind, crate::error::ExitKind::Usage);
+        assert!(
+            e.message
+                .starts_with("--context prod: no such context in kubeconfig ")
+                && e.message.ends_with(" (contexts: build, run)"),
+            "{e}"
+        );
+        let nothing = Env {
+            home: Some(PathBuf::from("/nonexistent")),
+            ..Env::default()
+        };
+        let e = names(&ClusterArgs::default(), &nothing).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("no kubeconfig found (none: /nonexistent/.kube/config)"),
+            "{e}"
+        );
+        let pod = Env {
+            in_cluster: true,
+            ..nothing.clone()
+        };
+        assert_eq!(
+            names(&ClusterArgs::default(), &pod).unwrap(),
+            ["in-cluster"]
+        );
+        let server = ClusterArgs {
+            server: Some("10.0.0.1:6443".into()),
+            ..ClusterArgs::default()
+        };
+        assert_eq!(names(&server, &nothing).unwrap(), ["10.0.0.1:6443"]);
+        let t = block(targets(&server, &nothing)).unwrap();
+        assert_eq!(url(&t[0]), "https://10.0.0.1:6443");
+    }
+
+    #[test]
+    fn flags_override_the_kubeconfig() {
+        let (dir, paths) = files(&[TWO]);
+        let ca = dir.path().join("ca.crt");
+        std::fs::write(&ca, "").unwrap();
+        let env = env_list(&paths);
+        let args = ClusterArgs {
+            server: Some("https://override.example".into()),
+            token: Some("t0k3n".into()),
+            as_user: Some("jane".into()),
+            as_groups: vec!["devs".into(), "ops".into()],
+            certificate_authority: Some(ca.display().to_string()),
+            tls_server_name: Some("kubernetes".into()),
+            ..ClusterArgs::default()
+        };
+        let t = block(targets(&args, &env)).unwrap();
+        let c = &t[0].config;
+        assert_eq!(url(&t[0]), "https://override.example");
+        assert_eq!(c.auth_info.impersonate.as_deref(), Some("jane"));
+        assert_eq!(
+            c.auth_info.impersonate_groups.as_deref(),
+            Some(&["devs".to_string(), "ops".to_string()][..])
+        );
+        assert!(c.auth_info.token.is_some());
+        assert_eq!(c.root_cert_file.as_deref(), Some(ca.as_path()));
+        assert_eq!(c.tls_server_name.as_deref(), Some("kubernetes"));
+        assert!(!c.default_retry);
+        let bad = ClusterArgs {
+            server: Some("https://".into()),
+            ..ClusterArgs::default()
+        };
+        assert!(block(targets(&bad, &env)).is_err());
+    }
+}

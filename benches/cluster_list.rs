@@ -8,8 +8,9 @@
 //!   HTTP/1.1 over TLS), bodies read and dropped; this binary run as `raw-fetch`.
 //!
 //! Run: `cargo bench --bench cluster_list [-- SIZE...]` (default 1000 10000 50000).
-//! `cargo bench --bench cluster_list -- serve N` only serves N objects and
-//! prints a kubeconfig for it, to try the plugin by hand; Ctrl-C ends it.
+//! `cargo bench --bench cluster_list -- serve N [MS]` only serves N objects
+//! (each list answered after MS milliseconds) and prints a kubeconfig for it,
+//! to try the plugin by hand; Ctrl-C ends it.
 //! CPU time and peak RSS come from GNU time (`/usr/bin/time`, Debian's `time`);
 //! wall time is measured here. Each figure is the median of several runs.
 
@@ -31,7 +32,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("raw-fetch") => return raw_fetch(&args[1..]),
-        Some("serve") => return serve(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1_000)),
+        Some("serve") => {
+            let arg = |i: usize| args.get(i).and_then(|n| n.parse::<u64>().ok());
+            return serve(
+                arg(1).unwrap_or(1_000) as usize,
+                arg(2).map(Duration::from_millis),
+            );
+        }
         _ => {}
     }
     let mut sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
@@ -76,13 +83,9 @@ fn table(sizes: &[usize], templates: &[Vec<Value>], kubectl: &Path, pace: Option
     let mut summary = Vec::new();
     for &n in sizes {
         let crds = tap_crds();
-        let faults = match pace {
-            Some(d) => crds.iter().map(|c| (c.name(), Fault::Slow(d))).collect(),
-            None => Vec::new(),
-        };
         let srv = FakeApiServer::start(Options {
             objects: objects(templates, n),
-            faults,
+            faults: paced(pace),
             ..Options::default()
         });
         let dir = tempfile::tempdir().unwrap();
@@ -151,9 +154,10 @@ fn table(sizes: &[usize], templates: &[Vec<Value>], kubectl: &Path, pace: Option
     println!();
 }
 
-fn serve(n: usize) {
+fn serve(n: usize, pace: Option<Duration>) {
     let srv = FakeApiServer::start(Options {
         objects: objects(&templates(), n),
+        faults: paced(pace),
         ..Options::default()
     });
     let kubeconfig = std::env::temp_dir().join(format!(
@@ -166,6 +170,15 @@ fn serve(n: usize) {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+/// Every list request of the 21 resources answered after `pace`.
+fn paced(pace: Option<Duration>) -> Vec<(String, Fault)> {
+    let Some(d) = pace else { return Vec::new() };
+    tap_crds()
+        .iter()
+        .map(|c| (c.name(), Fault::Slow(d)))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -53,6 +53,8 @@ pub fn collect(
     let multi = targets.len() > 1;
     let engine = Arc::new(engine.clone());
     let progress = Arc::new(Progress::default());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let evaluators = Arc::new(tokio::sync::Semaphore::new(cpus));
 
     let outcomes = runtime.block_on(async {
         let ticker = ui
@@ -72,6 +74,8 @@ pub fn collect(
                     cluster: Some(t.name.clone()),
                     labels,
                     progress: progress.clone(),
+                    evaluators: evaluators.clone(),
+                    pages: Arc::new(tokio::sync::Semaphore::new(opts.concurrency + cpus)),
                 };
                 tokio::spawn(read_cluster(t, ctx))
             })

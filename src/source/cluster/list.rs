@@ -74,6 +74,12 @@ pub struct Context {
     /// Labels added to every sample (the cluster label when several clusters are read).
     pub labels: Labels,
     pub progress: Arc<Progress>,
+    /// Pages evaluated at once, over all clusters: one per CPU. Evaluation is
+    /// CPU-bound; more at once would only hold more pages in memory.
+    pub evaluators: Arc<tokio::sync::Semaphore>,
+    /// Pages of this cluster held at once (fetching, waiting or being
+    /// evaluated): one per list running, and one more per CPU for reading ahead.
+    pub pages: Arc<tokio::sync::Semaphore>,
 }
 
 /// One list task's result.
@@ -122,9 +128,12 @@ pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error>
     let mut ahead: Option<Ahead> = None;
     loop {
         let uri = page_uri(&path, &ctx.opts, token.as_deref());
-        let got = match ahead.take() {
+        let (got, held) = match ahead.take() {
             Some(a) if Some(a.token.as_str()) == token.as_deref() => a.result().await,
-            _ => api.get(&uri).await,
+            _ => {
+                let held = ctx.pages.clone().acquire_owned().await.ok();
+                (api.get(&uri).await, held)
+            }
         };
         let body = match got {
             Ok(body) => body,
@@ -153,17 +162,24 @@ pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error>
                 return Ok(fail(format!("{f}{again}"), st));
             }
         };
-        if let Some(next) = peek_token(&body) {
+        // Only within the page budget: ahead of a slow server this hides its
+        // latency; ahead of a fast one pages would just wait in memory.
+        if let Some(next) = peek_token(&body)
+            && let Ok(held) = ctx.pages.clone().try_acquire_owned()
+        {
             let (api, uri) = (api.clone(), page_uri(&path, &ctx.opts, Some(&next)));
             ahead = Some(Ahead {
                 token: next,
-                task: tokio::spawn(async move { api.get(&uri).await }),
+                task: Cancel(tokio::spawn(async move { api.get(&uri).await })),
+                held: Some(held),
             });
         }
         let engine = ctx.engine.clone();
         let g = gvr.clone();
+        let evaluator = ctx.evaluators.clone().acquire_owned().await.ok();
         let (back, page) = tokio::task::spawn_blocking(move || {
             let page = evaluate_page(&engine, &g, &body, &mut st);
+            drop((body, held, evaluator));
             (st, page)
         })
         .await
@@ -203,23 +219,32 @@ pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error>
     }
 }
 
-/// A page requested ahead; dropping it cancels the request.
+/// A place in a budget; the semaphores are never closed, so it is always there.
+type Permit = Option<tokio::sync::OwnedSemaphorePermit>;
+
+/// A page requested ahead, with its place in the page budget.
 struct Ahead {
     token: String,
-    task: tokio::task::JoinHandle<Result<Vec<u8>, Failure>>,
+    task: Cancel,
+    held: Permit,
 }
 
 impl Ahead {
-    async fn result(mut self) -> Result<Vec<u8>, Failure> {
-        (&mut self.task)
+    async fn result(self) -> (Result<Vec<u8>, Failure>, Permit) {
+        let Ahead { mut task, held, .. } = self;
+        let got = (&mut task.0)
             .await
-            .unwrap_or_else(|e| Err(Failure::Transport(format!("the request stopped: {e}"))))
+            .unwrap_or_else(|e| Err(Failure::Transport(format!("the request stopped: {e}"))));
+        (got, held)
     }
 }
 
-impl Drop for Ahead {
+/// A request that is cancelled when no longer wanted (the list failed).
+struct Cancel(tokio::task::JoinHandle<Result<Vec<u8>, Failure>>);
+
+impl Drop for Cancel {
     fn drop(&mut self) {
-        self.task.abort();
+        self.0.abort();
     }
 }
 

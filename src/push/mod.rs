@@ -37,6 +37,22 @@ pub struct PushSummary {
     elapsed: Duration,
 }
 
+impl PushSummary {
+    /// Nothing sent yet; `send_all` fills in groups and time.
+    fn new(method: Method, gateway: String) -> PushSummary {
+        PushSummary {
+            method,
+            gateway,
+            groups: Vec::new(),
+            families: 0,
+            samples: 0,
+            duplicates: 0,
+            bytes: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
 impl fmt::Display for PushSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.groups.len();
@@ -118,16 +134,7 @@ pub fn push(
         })?;
         planned.push((group, Some(body)));
     }
-    let mut summary = PushSummary {
-        method: method.clone(),
-        gateway: target.base.to_string(),
-        groups: Vec::new(),
-        families: 0,
-        samples: 0,
-        duplicates: 0,
-        bytes: 0,
-        elapsed: Duration::ZERO,
-    };
+    let mut summary = PushSummary::new(method.clone(), target.base.to_string());
     let mut families = BTreeSet::new();
     for (_, body) in &planned {
         let c = body.as_ref().map(|b| &b.checked);
@@ -150,16 +157,7 @@ pub fn delete(args: &PushArgs, cluster: &ClusterArgs, ui: &Ui) -> Result<PushSum
         .into_iter()
         .map(|g| (g, None))
         .collect();
-    let summary = PushSummary {
-        method: Method::DELETE,
-        gateway: target.base.to_string(),
-        groups: Vec::new(),
-        families: 0,
-        samples: 0,
-        duplicates: 0,
-        bytes: 0,
-        elapsed: Duration::ZERO,
-    };
+    let summary = PushSummary::new(Method::DELETE, target.base.to_string());
     send_all(&transport, Method::DELETE, &planned, ui, summary, started)
 }
 

@@ -250,13 +250,12 @@ pub(super) fn evaluate_family(
             value_from,
             label_name,
             list,
+            quiet_when_missing,
         } => {
-            let starts_with_status = each.path.first_segment() == Some("status");
             let mut state_values = |it: Option<&Value>, errs: &mut Vec<String>| {
                 let got = value_from.get(it);
                 let Some(Value::String(current)) = got else {
-                    // KSM skips quietly while a status is not yet written.
-                    if !starts_with_status {
+                    if !quiet_when_missing {
                         errs.push(format!(
                             "{}: expected value for path to be string, got {}",
                             path_str(),

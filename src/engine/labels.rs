@@ -27,7 +27,7 @@ struct Star {
 }
 
 impl LabelPlan {
-    /// Compiles a `labelsFromPath` map; `what` names it in errors.
+    /// Compiles a `labelsFromPath` map.
     pub fn compile(paths: &BTreeMap<String, Vec<String>>) -> Result<LabelPlan, String> {
         let mut plan = LabelPlan::default();
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();

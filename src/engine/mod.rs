@@ -104,6 +104,9 @@ enum EachKind {
         value_from: ValuePath,
         label_name: String,
         list: Vec<String>,
+        /// KSM skips a non-string value quietly when `path` starts at `status`
+        /// (a status not yet written); elsewhere it is an error.
+        quiet_when_missing: bool,
     },
 }
 
@@ -415,15 +418,18 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), 
                 return Err("each.stateSet.labelName is missing".into());
             }
             check_name("stateSet.labelName", &s.label_name)?;
+            let path = compile_path("stateSet.path", &s.path)?;
+            let quiet_when_missing = path.first_segment() == Some("status");
             Ok((
                 MetricType::StateSet,
                 Each {
-                    path: compile_path("stateSet.path", &s.path)?,
+                    path,
                     labels: compile_labels("stateSet", &s.labels_from_path)?,
                     kind: EachKind::StateSet {
                         value_from: compile_path("stateSet.valueFrom", &s.value_from)?,
                         label_name: s.label_name.clone(),
                         list: s.list.clone(),
+                        quiet_when_missing,
                     },
                 },
             ))

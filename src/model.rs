@@ -135,14 +135,20 @@ impl Spool {
     /// Bytes kept in memory before the spool moves to disk.
     pub const MEMORY_LIMIT: usize = 256 * 1024;
 
-    pub fn push(&mut self, labels: &[(String, String)], value: f64) -> io::Result<()> {
+    /// Appends a sample; `labels` must be sorted by name, names unique.
+    pub fn push<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        labels: &[(K, V)],
+        value: f64,
+    ) -> io::Result<()> {
         put_u32(&mut self.buf, labels.len());
         for (name, val) in labels {
+            let name = name.as_ref();
             if !self.label_names.contains(name) {
-                self.label_names.insert(name.clone());
+                self.label_names.insert(name.to_string());
             }
             put_str(&mut self.buf, name);
-            put_str(&mut self.buf, val);
+            put_str(&mut self.buf, val.as_ref());
         }
         self.buf.extend_from_slice(&value.to_le_bytes());
         self.count += 1;
@@ -388,11 +394,8 @@ mod tests {
         let big = "x".repeat(1000);
         let n = 2 * Spool::MEMORY_LIMIT / 1000 + 7;
         for i in 0..n {
-            s.push(
-                &[("a".into(), big.clone()), ("i".into(), i.to_string())],
-                i as f64,
-            )
-            .unwrap();
+            s.push(&[("a", big.clone()), ("i", i.to_string())], i as f64)
+                .unwrap();
         }
         assert!(s.file.is_some());
         let mut seen = 0;

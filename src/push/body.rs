@@ -438,8 +438,8 @@ mod tests {
     #[test]
     fn build_renders_and_gzips_the_set() {
         let mut spool = Spool::default();
-        spool.push(&[("name".into(), "w".into())], 1.0).unwrap();
-        spool.push(&[("name".into(), "w".into())], 1.0).unwrap();
+        spool.push(&[("name", "w")], 1.0).unwrap();
+        spool.push(&[("name", "w")], 1.0).unwrap();
         let set = MetricSet {
             families: vec![Family {
                 name: "cartographer_workload_info".into(),

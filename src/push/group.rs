@@ -338,7 +338,7 @@ mod tests {
         use crate::model::{Family, MetricType, Part, Spool};
         let part = |c: Option<&str>| {
             let mut s = Spool::default();
-            s.push(&[("name".into(), "w".into())], 1.0).unwrap();
+            s.push(&[("name", "w")], 1.0).unwrap();
             Part {
                 resource: 0,
                 cluster: c.map(str::to_string),

@@ -8,6 +8,7 @@
 mod eval;
 mod labels;
 mod path;
+mod projection;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,8 @@ pub use eval::{EvalErrors, object_name};
 use labels::LabelPlan;
 pub use labels::{is_valid_label_name, is_valid_metric_name, sanitize_label_name};
 use path::ValuePath;
+use projection::Node;
+pub use projection::{Projection, Seed};
 
 use crate::config::Metrics;
 use crate::config::model::{GroupVersionKind, Resource};
@@ -72,6 +75,8 @@ pub struct CompiledFamily {
     /// Resource and metric `labelsFromPath`, merged (metric wins).
     path_labels: LabelPlan,
     each: Each,
+    /// What evaluating the family reads of an object.
+    reads: Node,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +168,27 @@ impl Engine {
             r.families.retain(|f| keep_family(f));
         }
         self.resources.retain(|r| !r.families.is_empty());
+    }
+
+    /// What evaluating `resources` reads of an object, with what messages
+    /// name it by (`apiVersion`, `kind`, `metadata.namespace` and `.name`).
+    pub fn projection(&self, resources: &[usize]) -> Projection {
+        let mut always = Node::default();
+        for p in [
+            &["apiVersion"][..],
+            &["kind"],
+            &["metadata", "namespace"],
+            &["metadata", "name"],
+        ] {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            let path = ValuePath::compile(&p).expect("plain keys compile");
+            always.add(&path, &Node::whole());
+        }
+        let families = resources
+            .iter()
+            .flat_map(|&r| &self.resources[r].families)
+            .map(|f| &f.reads);
+        Projection::new(std::iter::once(&always).chain(families))
     }
 
     /// An empty batch for resource `resource`.
@@ -344,7 +370,9 @@ fn compile_resource(index: usize, r: &Resource) -> Result<CompiledResource, Comp
         paths.extend(g.labels_from_path.clone());
         let path_labels =
             LabelPlan::compile(&paths).map_err(|e| ctx(format!("labelsFromPath: {e}")))?;
-        let (metric_type, each) = compile_each(&g.each).map_err(ctx)?;
+        let (metric_type, each, each_reads) = compile_each(&g.each).map_err(ctx)?;
+        let mut reads = label_reads(&paths);
+        reads.merge(&each_reads);
         families.push(CompiledFamily {
             name,
             help: g.help.clone(),
@@ -357,6 +385,7 @@ fn compile_resource(index: usize, r: &Resource) -> Result<CompiledResource, Comp
             common: common.into_iter().collect(),
             path_labels,
             each,
+            reads,
         });
     }
     Ok(CompiledResource {
@@ -367,7 +396,7 @@ fn compile_resource(index: usize, r: &Resource) -> Result<CompiledResource, Comp
     })
 }
 
-fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), String> {
+fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, Node), String> {
     let compile_path =
         |field: &str, p: &[String]| ValuePath::compile(p).map_err(|e| format!("each.{field}: {e}"));
     let compile_labels = |field: &str, l| {
@@ -385,31 +414,38 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), 
         "gauge" => {
             let g = m.gauge.as_ref().ok_or_else(|| missing("gauge"))?;
             check_name("gauge.labelFromKey", &g.label_from_key)?;
+            let path = compile_path("gauge.path", &g.path)?;
+            let value_from = compile_path("gauge.valueFrom", &g.value_from)?;
+            let reads = each_reads(&path, &g.labels_from_path, Some(&value_from));
             Ok((
                 MetricType::Gauge,
                 Each {
-                    path: compile_path("gauge.path", &g.path)?,
+                    path,
                     labels: compile_labels("gauge", &g.labels_from_path)?,
                     kind: EachKind::Gauge {
-                        value_from: compile_path("gauge.valueFrom", &g.value_from)?,
+                        value_from,
                         label_from_key: g.label_from_key.clone(),
                         nil_is_zero: g.nil_is_zero,
                     },
                 },
+                reads,
             ))
         }
         "info" => {
             let i = m.info.as_ref().ok_or_else(|| missing("info"))?;
             check_name("info.labelFromKey", &i.label_from_key)?;
+            let path = compile_path("info.path", &i.path)?;
+            let reads = each_reads(&path, &i.labels_from_path, None);
             Ok((
                 MetricType::Info,
                 Each {
-                    path: compile_path("info.path", &i.path)?,
+                    path,
                     labels: compile_labels("info", &i.labels_from_path)?,
                     kind: EachKind::Info {
                         label_from_key: i.label_from_key.clone(),
                     },
                 },
+                reads,
             ))
         }
         "stateset" => {
@@ -419,6 +455,8 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), 
             }
             check_name("stateSet.labelName", &s.label_name)?;
             let path = compile_path("stateSet.path", &s.path)?;
+            let value_from = compile_path("stateSet.valueFrom", &s.value_from)?;
+            let reads = each_reads(&path, &s.labels_from_path, Some(&value_from));
             let quiet_when_missing = path.first_segment() == Some("status");
             Ok((
                 MetricType::StateSet,
@@ -426,12 +464,13 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), 
                     path,
                     labels: compile_labels("stateSet", &s.labels_from_path)?,
                     kind: EachKind::StateSet {
-                        value_from: compile_path("stateSet.valueFrom", &s.value_from)?,
+                        value_from,
                         label_name: s.label_name.clone(),
                         list: s.list.clone(),
                         quiet_when_missing,
                     },
                 },
+                reads,
             ))
         }
         "" => Err("each.type is missing (Gauge, Info or StateSet)".into()),
@@ -439,6 +478,32 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each), 
             "each.type {other:?} is unknown (Gauge, Info or StateSet)"
         )),
     }
+}
+
+/// What a `labelsFromPath` map reads, from where its paths start. Paths that
+/// do not compile are left out: compiling the map itself reports them.
+fn label_reads(paths: &BTreeMap<String, Vec<String>>) -> Node {
+    let mut reads = Node::default();
+    for p in paths.values().filter_map(|p| ValuePath::compile(p).ok()) {
+        reads.add(&p, &Node::whole());
+    }
+    reads
+}
+
+/// What a metric's `each` reads: its labels and value, from the value at its
+/// path and from every key or element there.
+fn each_reads(
+    path: &ValuePath,
+    labels: &BTreeMap<String, Vec<String>>,
+    value_from: Option<&ValuePath>,
+) -> Node {
+    let mut inner = label_reads(labels);
+    if let Some(v) = value_from {
+        inner.add(v, &Node::whole());
+    }
+    let mut reads = Node::default();
+    reads.add(path, &Node::iterated(inner));
+    reads
 }
 
 /// `group/version` → (`group`, `version`); `v1` → (`""`, `v1`).

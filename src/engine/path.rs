@@ -80,6 +80,18 @@ impl ValuePath {
         }
     }
 
+    /// The segments as [`get`](ValuePath::get) applies them.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        self.ops.iter().map(|op| match op {
+            Op::Part { part, test, index } => Segment::Key {
+                key: part,
+                test_key: test.as_ref().map(|(k, _)| k.as_str()),
+                index: index.is_some(),
+            },
+            Op::Filter { key, .. } => Segment::Filter { key },
+        })
+    }
+
     /// The value at the path; `None` is Go's nil (missing, JSON null, out of range).
     pub fn get<'a>(&self, obj: Option<&'a Value>) -> Option<&'a Value> {
         let mut cur = obj.filter(|v| !v.is_null())?;
@@ -91,6 +103,19 @@ impl ValuePath {
         }
         Some(cur)
     }
+}
+
+/// One path segment, as far as which parts of an object it reads.
+pub enum Segment<'a> {
+    /// A map key; also a list index when `index`; a `key=value` segment also
+    /// reads map key `test_key`.
+    Key {
+        key: &'a str,
+        test_key: Option<&'a str>,
+        index: bool,
+    },
+    /// `[key=value]`: list elements, whose `key` it reads.
+    Filter { key: &'a str },
 }
 
 fn step<'a>(op: &Op, cur: &'a Value) -> Option<&'a Value> {

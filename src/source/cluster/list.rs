@@ -17,7 +17,7 @@ use super::Progress;
 use super::api::{Api, Failure};
 use super::discovery::{Gvr, Task};
 use crate::cli::ClusterArgs;
-use crate::engine::{Batch, Engine, EvalErrors};
+use crate::engine::{Batch, Engine, EvalErrors, Projection};
 use crate::error::Error;
 use crate::model::Labels;
 
@@ -103,6 +103,7 @@ struct Progressing {
 pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error> {
     let gvr = Arc::new(task.gvr.clone());
     let path = gvr.path(ctx.opts.namespace.as_deref());
+    let projection = Arc::new(ctx.engine.projection(&task.resources));
     let fresh = || Progressing {
         batches: task
             .resources
@@ -176,9 +177,10 @@ pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error>
         }
         let engine = ctx.engine.clone();
         let g = gvr.clone();
+        let reads = projection.clone();
         let evaluator = ctx.evaluators.clone().acquire_owned().await.ok();
         let (back, page) = tokio::task::spawn_blocking(move || {
-            let page = evaluate_page(&engine, &g, &body, &mut st);
+            let page = evaluate_page(&engine, &reads, &g, &body, &mut st);
             drop((body, held, evaluator));
             (st, page)
         })
@@ -329,9 +331,11 @@ struct Page {
     next: Option<String>,
 }
 
-/// Evaluates every item of one list page into the task's batches.
+/// Evaluates every item of one list page into the task's batches, each item
+/// parsed into only what the engine reads of it.
 fn evaluate_page(
     engine: &Engine,
+    reads: &Projection,
     gvr: &Gvr,
     body: &[u8],
     st: &mut Progressing,
@@ -359,9 +363,12 @@ fn evaluate_page(
         Ok(())
     };
     let mut de = serde_json::Deserializer::from_slice(body);
-    let parsed = PageSeed { each: &mut each }
-        .deserialize(&mut de)
-        .and_then(|next| de.end().map(|()| next));
+    let parsed = PageSeed {
+        reads,
+        each: &mut each,
+    }
+    .deserialize(&mut de)
+    .and_then(|next| de.end().map(|()| next));
     st.objects += objects;
     if let Some(e) = spool_error {
         return Err(PageError::Spool(e));
@@ -388,6 +395,7 @@ struct ListMeta {
 /// A list body: `items` streamed into `each`, the rest skipped but
 /// `metadata.continue`, which is returned (the server may put it last).
 struct PageSeed<'a, F> {
+    reads: &'a Projection,
     each: &'a mut F,
 }
 
@@ -415,6 +423,7 @@ impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for PageSeed<'_, F> {
                     next = meta.and_then(|m| m.token).filter(|t| !t.is_empty());
                 }
                 Field::Items => map.next_value_seed(Items {
+                    reads: self.reads,
                     each: &mut *self.each,
                 })?,
                 Field::Other => {
@@ -427,6 +436,7 @@ impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for PageSeed<'_, F> {
 }
 
 struct Items<'a, F> {
+    reads: &'a Projection,
     each: &'a mut F,
 }
 
@@ -454,7 +464,7 @@ impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for Items<'_, F> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<Value>()? {
+        while let Some(item) = seq.next_element_seed(self.reads.seed())? {
             (self.each)(item).map_err(|()| de::Error::custom("evaluation stopped"))?;
         }
         Ok(())
@@ -513,7 +523,8 @@ spec:
             errors: EvalErrors::new(0),
             objects: 0,
         };
-        let page = evaluate_page(engine, &cm_gvr(), body.as_bytes(), &mut st);
+        let reads = engine.projection(&[0]);
+        let page = evaluate_page(engine, &reads, &cm_gvr(), body.as_bytes(), &mut st);
         (page, st)
     }
 

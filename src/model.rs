@@ -32,19 +32,19 @@ impl MetricType {
 /// Label pairs sorted by name, names unique.
 pub type Labels = Vec<(String, String)>;
 
-/// One sample: a label set and a value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: Labels,
+/// One sample as read back: labels sorted by name, borrowed from the spool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample<'a> {
+    pub labels: &'a [(&'a str, &'a str)],
     pub value: f64,
 }
 
-impl Sample {
-    pub fn label(&self, name: &str) -> Option<&str> {
+impl<'a> Sample<'a> {
+    pub fn label(&self, name: &str) -> Option<&'a str> {
         self.labels
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .binary_search_by(|(n, _)| (*n).cmp(name))
             .ok()
-            .map(|i| self.labels[i].1.as_str())
+            .map(|i| self.labels[i].1)
     }
 }
 
@@ -53,6 +53,10 @@ impl Sample {
 pub fn format_value(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
+    }
+    // Most values are small integers (conditions, states, counts): no float formatting.
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        return (v as i64).to_string();
     }
     go_float(v)
 }
@@ -123,6 +127,10 @@ pub fn go_float(v: f64) -> String {
 }
 
 /// Samples in order, spilled to an unnamed temporary file past [`Spool::MEMORY_LIMIT`].
+///
+/// A sample is one record: its byte length, the label count, each name and
+/// value with its length, then the value; all little-endian, so that a record
+/// is read back into one buffer and its labels borrowed from it.
 #[derive(Debug, Default)]
 pub struct Spool {
     buf: Vec<u8>,
@@ -141,6 +149,8 @@ impl Spool {
         labels: &[(K, V)],
         value: f64,
     ) -> io::Result<()> {
+        let start = self.buf.len();
+        put_u32(&mut self.buf, 0);
         put_u32(&mut self.buf, labels.len());
         for (name, val) in labels {
             let name = name.as_ref();
@@ -151,6 +161,8 @@ impl Spool {
             put_str(&mut self.buf, val.as_ref());
         }
         self.buf.extend_from_slice(&value.to_le_bytes());
+        let len = self.buf.len() - start - 4;
+        self.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
         self.count += 1;
         if self.buf.len() >= Self::MEMORY_LIMIT {
             self.spill()?;
@@ -182,19 +194,31 @@ impl Spool {
     }
 
     /// Calls `f` with each sample, in the order they were pushed.
-    pub fn for_each(&self, mut f: impl FnMut(Sample) -> io::Result<()>) -> io::Result<()> {
+    pub fn for_each(&self, mut f: impl FnMut(Sample<'_>) -> io::Result<()>) -> io::Result<()> {
+        let mut spare = Vec::new();
         if let Some(file) = &self.file {
             let mut file = file.try_clone()?;
             file.seek(SeekFrom::Start(0))?;
             let mut r = BufReader::with_capacity(64 * 1024, file);
+            let mut record = Vec::new();
             // The file holds whole records only: spills happen between pushes.
-            while let Some(s) = read_sample(&mut r)? {
-                f(s)?;
+            loop {
+                let mut len = [0u8; 4];
+                match r.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                    Err(e) => return Err(e),
+                }
+                record.resize(u32::from_le_bytes(len) as usize, 0);
+                r.read_exact(&mut record)?;
+                spare = with_record(&record, spare, &mut f)?;
             }
         }
-        let mut r = &self.buf[..];
-        while let Some(s) = read_sample(&mut r)? {
-            f(s)?;
+        let mut rest = &self.buf[..];
+        while let Some((len, tail)) = take_u32(rest) {
+            let (record, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
+            spare = with_record(record, spare, &mut f)?;
+            rest = tail;
         }
         Ok(())
     }
@@ -209,34 +233,49 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
     buf.extend_from_slice(s.as_bytes());
 }
 
-fn read_sample(r: &mut impl Read) -> io::Result<Option<Sample>> {
-    let mut n = [0u8; 4];
-    match r.read_exact(&mut n) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let count = u32::from_le_bytes(n) as usize;
-    let mut labels = Vec::with_capacity(count);
-    for _ in 0..count {
-        let name = read_str(r)?;
-        let value = read_str(r)?;
-        labels.push((name, value));
-    }
-    let mut v = [0u8; 8];
-    r.read_exact(&mut v)?;
-    Ok(Some(Sample {
-        labels,
-        value: f64::from_le_bytes(v),
-    }))
+fn take_u32(b: &[u8]) -> Option<(usize, &[u8])> {
+    let (n, rest) = b.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*n) as usize, rest))
 }
 
-fn read_str(r: &mut impl Read) -> io::Result<String> {
-    let mut n = [0u8; 4];
-    r.read_exact(&mut n)?;
-    let mut bytes = vec![0u8; u32::from_le_bytes(n) as usize];
-    r.read_exact(&mut bytes)?;
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+fn take_str<'r>(rest: &mut &'r [u8]) -> io::Result<&'r str> {
+    let (len, tail) = take_u32(rest).ok_or_else(corrupt)?;
+    let (s, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
+    *rest = tail;
+    std::str::from_utf8(s).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn corrupt() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a sample record is cut short")
+}
+
+/// Calls `f` with the sample of one record. `spare` is an empty label vector
+/// whose allocation is reused from record to record; it is handed back.
+fn with_record<'s>(
+    record: &[u8],
+    spare: Vec<(&'s str, &'s str)>,
+    f: &mut impl FnMut(Sample<'_>) -> io::Result<()>,
+) -> io::Result<Vec<(&'s str, &'s str)>> {
+    let mut labels = recycle(spare);
+    let (count, mut rest) = take_u32(record).ok_or_else(corrupt)?;
+    for _ in 0..count {
+        let name = take_str(&mut rest)?;
+        let value = take_str(&mut rest)?;
+        labels.push((name, value));
+    }
+    let value = rest.first_chunk::<8>().ok_or_else(corrupt)?;
+    f(Sample {
+        labels: &labels,
+        value: f64::from_le_bytes(*value),
+    })?;
+    Ok(recycle(labels))
+}
+
+/// An empty vector of borrowed pairs with the allocation of `v`: collecting an
+/// emptied vector into one of a same-sized type reuses its buffer in place.
+pub(crate) fn recycle<'b>(mut v: Vec<(&str, &str)>) -> Vec<(&'b str, &'b str)> {
+    v.clear();
+    v.into_iter().map(|_| ("", "")).collect()
 }
 
 /// One metric family: a name, its help and type, and its samples in parts.
@@ -284,20 +323,66 @@ impl Family {
     /// Calls `f` with each sample of every part, in order, extra labels merged in.
     pub fn for_each_sample(
         &self,
-        mut f: impl FnMut(&Part, Sample) -> io::Result<()>,
+        mut f: impl FnMut(&Part, Sample<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
+        let mut spare = Vec::new();
         for part in &self.parts {
-            part.samples.for_each(|mut s| {
-                for (name, value) in &part.extra_labels {
-                    match s.labels.binary_search_by(|(n, _)| n.cmp(name)) {
-                        Ok(i) => s.labels[i].1 = value.clone(),
-                        Err(i) => s.labels.insert(i, (name.clone(), value.clone())),
-                    }
-                }
-                f(part, s)
+            if part.extra_labels.is_empty() {
+                part.samples.for_each(|s| f(part, s))?;
+                continue;
+            }
+            part.samples.for_each(|s| {
+                let mut merged = recycle(std::mem::take(&mut spare));
+                merge_labels(s.labels, &part.extra_labels, &mut merged);
+                f(
+                    part,
+                    Sample {
+                        labels: &merged,
+                        value: s.value,
+                    },
+                )?;
+                spare = recycle(merged);
+                Ok(())
             })?;
         }
         Ok(())
+    }
+}
+
+/// `own` and `extra`, both sorted by name, into `out`; `extra` wins on a name both have.
+fn merge_labels<'a>(
+    own: &[(&'a str, &'a str)],
+    extra: &'a Labels,
+    out: &mut Vec<(&'a str, &'a str)>,
+) {
+    let (mut a, mut b) = (own.iter().peekable(), extra.iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(&&(an, av)), Some((bn, bv))) => match an.cmp(bn.as_str()) {
+                std::cmp::Ordering::Less => {
+                    out.push((an, av));
+                    a.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push((bn.as_str(), bv.as_str()));
+                    a.next();
+                    b.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push((bn.as_str(), bv.as_str()));
+                    b.next();
+                }
+            },
+            (Some(&&(an, av)), None) => {
+                out.push((an, av));
+                a.next();
+            }
+            (None, Some((bn, bv))) => {
+                out.push((bn.as_str(), bv.as_str()));
+                b.next();
+            }
+            (None, None) => return,
+        }
     }
 }
 

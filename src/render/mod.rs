@@ -97,6 +97,10 @@ fn write_sample(
         out.write_all(b"}")?;
     }
     out.write_all(b" ")?;
-    out.write_all(crate::model::format_value(value).as_bytes())?;
+    match value {
+        0.0 => out.write_all(b"0")?,
+        1.0 => out.write_all(b"1")?,
+        v => out.write_all(crate::model::format_value(v).as_bytes())?,
+    }
     out.write_all(b"\n")
 }

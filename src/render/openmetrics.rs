@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufWriter, Write};
 
-use crate::model::{Family, MetricSet, MetricType};
+use crate::model::{Family, MetricSet, MetricType, recycle};
 
 pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(64 * 1024, out);
@@ -29,24 +29,28 @@ pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
         let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
         // 64-bit hashes of the label sets seen: 8 bytes a sample, not the labels.
         let mut seen: HashSet<u64> = HashSet::new();
+        let mut spare = Vec::with_capacity(names.len());
         fam.for_each_sample(|_, s| {
-            let mut labels: Vec<(&str, &str)> = Vec::with_capacity(names.len());
+            let mut labels = recycle(std::mem::take(&mut spare));
             let mut have = s.labels.iter().peekable();
-            for n in &names {
-                match have.peek() {
-                    Some((k, v)) if k == n => {
-                        labels.push((n, v.as_str()));
-                        have.next();
-                    }
-                    _ => labels.push((n, "")),
-                }
-            }
             let mut h = DefaultHasher::new();
-            labels.hash(&mut h);
-            if !seen.insert(h.finish()) {
-                return Ok(());
+            for n in &names {
+                let v = match have.peek() {
+                    Some((k, v)) if k == n => {
+                        have.next();
+                        *v
+                    }
+                    _ => "",
+                };
+                // Every sample has the same names: the values tell label sets apart.
+                v.hash(&mut h);
+                labels.push((*n, v));
             }
-            super::write_sample(&mut out, &fam.name, &labels, s.value)
+            if seen.insert(h.finish()) {
+                super::write_sample(&mut out, &fam.name, &labels, s.value)?;
+            }
+            spare = recycle(labels);
+            Ok(())
         })?;
     }
     out.write_all(b"# EOF\n")?;

@@ -11,14 +11,7 @@ pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
         write!(out, "# HELP {} ", fam.name)?;
         write_help(&mut out, &fam.help)?;
         writeln!(out, "\n# TYPE {} gauge", fam.name)?;
-        fam.for_each_sample(|_, s| {
-            let labels: Vec<(&str, &str)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            super::write_sample(&mut out, &fam.name, &labels, s.value)
-        })?;
+        fam.for_each_sample(|_, s| super::write_sample(&mut out, &fam.name, s.labels, s.value))?;
     }
     out.flush()
 }

@@ -392,6 +392,10 @@ pub struct MetricSet {
     pub families: Vec<Family>,
     /// The config resources, indexed by [`Part::resource`].
     pub resources: Vec<ResourceSummary>,
+    /// Every family name the config defines, with samples or not: formats
+    /// that rename families check for clashes against all of them, so that a
+    /// family's name does not depend on what the cluster holds.
+    pub names: BTreeSet<String>,
 }
 
 /// A config resource as the renderers see it.
@@ -439,6 +443,7 @@ impl MetricSet {
         MetricSet {
             families,
             resources: self.resources.clone(),
+            names: self.names.clone(),
         }
     }
 }

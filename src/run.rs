@@ -60,14 +60,36 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     }
 
     let mut errors = EvalErrors::new(args.verbose);
-    let (batches, outcome) = if args.from_file.is_empty() {
-        let collected = cluster::collect(&engine, &args.cluster, &mut errors, &ui)?;
-        let outcome = if collected.partial {
-            Outcome::Partial
-        } else {
-            Outcome::Complete
+    let pushing = args.push.pushgateway.is_some();
+    let format = args.output.or_else(|| {
+        (!pushing).then(|| {
+            if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Openmetrics
+            }
+        })
+    });
+    if args.from_file.is_empty()
+        && !pushing
+        && let Some(format) = format.filter(|f| *f != Format::Table)
+    {
+        return stream_cluster(&engine, args, format, &mut errors, &ui);
+    }
+
+    let (set, outcome) = if args.from_file.is_empty() {
+        let mut families = Vec::new();
+        let collected = cluster::collect(&engine, &args.cluster, &mut errors, &ui, &mut |f| {
+            families.push(f);
+            Ok(())
+        })?;
+        let outcome = outcome_of(&collected);
+        let set = MetricSet {
+            families,
+            resources: collected.resources,
+            names: engine.family_names(),
         };
-        (collected.batches, outcome)
+        (set, outcome)
     } else {
         if let Some(flag) = args.cluster.first_cluster_flag() {
             return Err(Error::usage(format!(
@@ -90,12 +112,11 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
                 ui.detail(format!("  {u}"));
             }
         }
-        (batches, Outcome::Complete)
+        (engine.assemble(batches), Outcome::Complete)
     };
-    let set = engine.assemble(batches);
     report_eval_errors(&errors, &ui);
 
-    if args.push.pushgateway.is_some() {
+    if pushing {
         let summary = crate::push::push(
             &set,
             &args.push,
@@ -104,20 +125,77 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
             &ui,
         )?;
         ui.info(summary.to_string());
-        if let Some(format) = args.output {
-            print(&set, format, args)?;
-        }
-    } else {
-        let format = args.output.unwrap_or_else(|| {
-            if std::io::stdout().is_terminal() {
-                Format::Table
-            } else {
-                Format::Openmetrics
-            }
-        });
+    }
+    if let Some(format) = format {
         print(&set, format, args)?;
     }
     Ok(outcome)
+}
+
+fn outcome_of(collected: &cluster::Collected) -> Outcome {
+    if collected.partial {
+        Outcome::Partial
+    } else {
+        Outcome::Complete
+    }
+}
+
+/// Lists the cluster(s) and writes each family as soon as it is complete,
+/// while later lists still run. Nothing is written before the first family,
+/// so a run that fails before then prints nothing; a closed pipe (`| head`)
+/// ends the output quietly.
+fn stream_cluster(
+    engine: &Engine,
+    args: &RunArgs,
+    format: Format,
+    errors: &mut EvalErrors,
+    ui: &Ui,
+) -> Result<Outcome, Error> {
+    let names = engine.family_names();
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let mut unused: Option<&mut dyn Write> = Some(&mut lock);
+    let mut stream: Option<render::Stream<'_>> = None;
+    let mut closed = false;
+    let collected = cluster::collect(engine, &args.cluster, errors, ui, &mut |fam| {
+        if closed {
+            return Ok(());
+        }
+        if stream.is_none() {
+            let out = unused.take().expect("the output starts once");
+            stream = render::Stream::new(format, &names, out).map_err(write_error)?;
+        }
+        let written = match &mut stream {
+            Some(s) => s.family(&fam),
+            None => Ok(()),
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => closed = true,
+            other => other.map_err(write_error)?,
+        }
+        Ok(())
+    })?;
+    if !closed {
+        let finished = match (stream, unused) {
+            (Some(s), _) => s.finish(),
+            (None, Some(out)) => render::Stream::new(format, &names, out)
+                .and_then(|s| s.map_or(Ok(()), render::Stream::finish)),
+            (None, None) => Ok(()),
+        };
+        match finished {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other.map_err(write_error)?,
+        }
+    }
+    report_eval_errors(errors, ui);
+    Ok(outcome_of(&collected))
+}
+
+fn write_error(e: std::io::Error) -> Error {
+    Error::failure(format!(
+        "cannot write output: {}",
+        crate::source::io_reason(&e)
+    ))
 }
 
 fn print(set: &MetricSet, format: Format, args: &RunArgs) -> Result<(), Error> {
@@ -136,10 +214,7 @@ fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result
     match f(&mut lock).and_then(|_| lock.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::failure(format!(
-            "cannot write output: {}",
-            crate::source::io_reason(&e)
-        ))),
+        Err(e) => Err(write_error(e)),
     }
 }
 

@@ -877,3 +877,69 @@ fn in_cluster_service_account_is_used_without_a_kubeconfig() {
         "the service account token is sent"
     );
 }
+
+/// The binary reading `c`, its stdout and stderr piped, started now.
+fn spawn_piped(c: &Cluster, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(BIN)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", c.dir.path())
+        .arg("--kubeconfig")
+        .arg(c.kubeconfig())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn families_are_written_while_later_lists_still_run() {
+    use std::io::{BufRead, Read};
+    // App is the config's last resource: everything before it can be written
+    // while its list waits.
+    let slow = Duration::from_secs(3);
+    let c = Cluster::start(vec![("apps.kappctrl.k14s.io", Fault::Slow(slow))]);
+    let started = Instant::now();
+    let mut child = spawn_piped(&c, &["-o", "openmetrics"]);
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "first line after {:?}",
+        started.elapsed()
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the run already ended");
+    assert!(first.starts_with("# HELP accelerator_fragment"), "{first}");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(started.elapsed() >= slow);
+    // The same text as when nothing waits.
+    let whole = Cluster::start(vec![]).run(&["-o", "openmetrics"]).ok();
+    assert_eq!(first + &rest, whole);
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::BufRead;
+    let c = Cluster::start(vec![(
+        "apps.kappctrl.k14s.io",
+        Fault::Slow(Duration::from_secs(1)),
+    )]);
+    for format in ["openmetrics", "prometheus", "json"] {
+        let mut child = spawn_piped(&c, &["-o", format]);
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        drop(out);
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "{format}: {done:?}");
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(
+            !stderr.contains("error:") && !stderr.contains("pipe"),
+            "{format}: {stderr}"
+        );
+    }
+}

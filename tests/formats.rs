@@ -237,3 +237,28 @@ proptest! {
         prop_assert!(promtool(&text).is_ok(), "{:?}\n{}", promtool(&text), text);
     }
 }
+
+#[test]
+fn info_families_are_named_by_the_config_not_by_what_the_cluster_holds() {
+    let config = r#"
+kind: CustomResourceStateMetrics
+spec:
+  resources:
+  - groupVersionKind: {group: a.io, version: v1, kind: A}
+    metricNamePrefix: ""
+    metrics:
+    - {name: x, help: x, each: {type: Gauge, gauge: {path: [spec, n]}}}
+  - groupVersionKind: {group: b.io, version: v1, kind: B}
+    metricNamePrefix: ""
+    metrics:
+    - {name: x_info, help: i, each: {type: Info, info: {labelsFromPath: {name: [metadata, name]}}}}
+    - {name: y_info, help: i, each: {type: Info, info: {labelsFromPath: {name: [metadata, name]}}}}
+"#;
+    // Only B objects: no family `x` is written, yet `x_info` keeps its gauge
+    // type, because `x` is a name of the config.
+    let b = json!({"apiVersion": "b.io/v1", "kind": "B", "metadata": {"name": "b"}});
+    let text = rendered(&snapshot(Some(config), &[b]), Format::Openmetrics);
+    assert!(text.contains("# TYPE x_info gauge\n"), "{text}");
+    assert!(text.contains("# TYPE y info\n"), "{text}");
+    assert!(!text.contains("# TYPE x gauge"), "{text}");
+}

@@ -5,16 +5,18 @@
 //! [`Engine::compile`] does all parsing and validation once, so that per object
 //! only evaluation is left.
 
+mod assemble;
 mod eval;
 mod labels;
 mod path;
 mod projection;
 pub mod value;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+pub use assemble::Assembler;
 pub use eval::{EvalErrors, object_name};
 use labels::LabelPlan;
 pub use labels::{is_valid_label_name, is_valid_metric_name, sanitize_label_name};
@@ -25,7 +27,7 @@ pub use projection::{Projection, Seed};
 use crate::config::Metrics;
 use crate::config::model::{GroupVersionKind, Resource};
 use crate::error::{Error, ExitKind};
-use crate::model::{Family, Labels, MetricSet, MetricType, Part, ResourceSummary, Spool};
+use crate::model::{Labels, MetricSet, MetricType, Spool};
 
 /// A config compiled for evaluation.
 #[derive(Debug, Clone)]
@@ -246,52 +248,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Puts batches together into families in config order. Families that
-    /// share a name become one (the first help and type win), and a resource
-    /// none of whose batches saw an object contributes no family at all, as in KSM.
-    pub fn assemble(&self, mut batches: Vec<Batch>) -> MetricSet {
-        batches.sort_by_key(|b| b.resource);
-        let mut families: Vec<Family> = Vec::new();
-        let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
-        let mut resources = Vec::with_capacity(self.resources.len());
-        for (ri, res) in self.resources.iter().enumerate() {
-            let seen: u64 = batches
-                .iter()
-                .filter(|b| b.resource == ri)
-                .map(|b| b.objects)
-                .sum();
-            resources.push(ResourceSummary {
-                group: res.gvk.group.clone(),
-                version: res.gvk.version.clone(),
-                kind: res.gvk.kind.clone(),
-                objects: seen,
-            });
-            if seen == 0 {
-                continue;
-            }
-            for (fi, fam) in res.families.iter().enumerate() {
-                let idx = *by_name.entry(fam.name.clone()).or_insert_with(|| {
-                    families.push(Family {
-                        name: fam.name.clone(),
-                        help: fam.help.clone(),
-                        metric_type: fam.metric_type,
-                        parts: Vec::new(),
-                    });
-                    families.len() - 1
-                });
-                for b in batches.iter_mut().filter(|b| b.resource == ri) {
-                    families[idx].parts.push(Part {
-                        resource: ri,
-                        cluster: b.cluster.clone(),
-                        extra_labels: b.extra_labels.clone(),
-                        samples: std::sync::Arc::new(std::mem::take(&mut b.spools[fi])),
-                    });
-                }
-            }
+    /// An assembler for this engine's batches; see [`Assembler`].
+    pub fn assembler(&self) -> Assembler {
+        Assembler::new(self)
+    }
+
+    /// Every family name of the config.
+    pub fn family_names(&self) -> BTreeSet<String> {
+        self.resources
+            .iter()
+            .flat_map(|r| &r.families)
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
+    /// Puts batches together into families in config order (see
+    /// [`Assembler`]); the batches of one resource keep their order.
+    pub fn assemble(&self, batches: Vec<Batch>) -> MetricSet {
+        let mut asm = self.assembler();
+        for (i, b) in batches.into_iter().enumerate() {
+            asm.deliver(i, b.resource, Some(b));
         }
+        let families = std::iter::from_fn(|| asm.next_ready()).collect();
         MetricSet {
             families,
-            resources,
+            resources: asm.summaries().to_vec(),
+            names: self.family_names(),
         }
     }
 }

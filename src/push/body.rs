@@ -453,6 +453,7 @@ mod tests {
                 }],
             }],
             resources: vec![],
+            names: Default::default(),
         };
         let body = build(&set, &job("j")).unwrap();
         let mut text = String::new();

@@ -357,6 +357,7 @@ mod tests {
                 parts,
             }],
             resources: vec![],
+            names: Default::default(),
         };
         let multi = ClusterArgs {
             all_contexts: true,

@@ -7,9 +7,10 @@ mod openmetrics;
 mod prometheus;
 mod table;
 
-use std::io::{self, Write};
+use std::collections::BTreeSet;
+use std::io::{self, BufWriter, Write};
 
-use crate::model::MetricSet;
+use crate::model::{Family, MetricSet};
 
 pub use table::TableOptions;
 
@@ -45,17 +46,75 @@ pub fn render(
     table: &TableOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    match format {
-        Format::Openmetrics => openmetrics::render(set, out),
-        Format::Prometheus => prometheus::render(set, out),
-        Format::Json => json::render(set, out),
-        Format::Table => table::render(set, table, out),
+    let Some(mut stream) = Stream::new(format, &set.names, out)? else {
+        return table::render(set, table, out);
+    };
+    for fam in &set.families {
+        stream.family(fam)?;
     }
+    stream.finish()
 }
 
 /// Prometheus text 0.0.4 of `set`, the body a Pushgateway accepts.
 pub fn prometheus_text(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
-    prometheus::render(set, out)
+    render(set, Format::Prometheus, &TableOptions::default(), out)
+}
+
+/// Output written one family at a time, as families become ready; every
+/// format but the table, which needs all families to lay out its rows.
+pub struct Stream<'a> {
+    format: Format,
+    /// Every family name of the config: OpenMetrics naming looks for clashes.
+    names: &'a BTreeSet<String>,
+    out: BufWriter<&'a mut dyn Write>,
+    families: usize,
+}
+
+impl<'a> Stream<'a> {
+    /// `None` for [`Format::Table`]. Writes what comes before the first family.
+    pub fn new(
+        format: Format,
+        names: &'a BTreeSet<String>,
+        out: &'a mut dyn Write,
+    ) -> io::Result<Option<Stream<'a>>> {
+        if format == Format::Table {
+            return Ok(None);
+        }
+        let mut out = BufWriter::with_capacity(64 * 1024, out);
+        if format == Format::Json {
+            out.write_all(b"[")?;
+        }
+        Ok(Some(Stream {
+            format,
+            names,
+            out,
+            families: 0,
+        }))
+    }
+
+    /// Writes one family and flushes it, so that a reader sees it while
+    /// later families are still being read.
+    pub fn family(&mut self, fam: &Family) -> io::Result<()> {
+        let first = self.families == 0;
+        self.families += 1;
+        match self.format {
+            Format::Openmetrics => openmetrics::family(&mut self.out, fam, self.names)?,
+            Format::Prometheus => prometheus::family(&mut self.out, fam)?,
+            Format::Json => json::family(&mut self.out, fam, first)?,
+            Format::Table => unreachable!("tables are not streamed"),
+        }
+        self.out.flush()
+    }
+
+    /// Writes what ends the output and flushes it.
+    pub fn finish(mut self) -> io::Result<()> {
+        match self.format {
+            Format::Openmetrics => self.out.write_all(b"# EOF\n")?,
+            Format::Json => self.out.write_all(b"\n]\n")?,
+            Format::Prometheus | Format::Table => {}
+        }
+        self.out.flush()
+    }
 }
 
 /// Label values escape `\`, `"` and newline, in both text formats.

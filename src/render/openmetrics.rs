@@ -13,54 +13,54 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
-use crate::model::{Family, MetricSet, MetricType, recycle};
+use crate::model::{Family, MetricType, recycle};
 
-pub fn render(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(64 * 1024, out);
-    let taken: BTreeSet<&str> = set.families.iter().map(|f| f.name.as_str()).collect();
-    for fam in set.families.iter().filter(|f| !f.is_empty()) {
-        let label_names = fam.label_names();
-        let (family_name, type_name) = om_type(fam, &taken, &label_names);
-        write!(out, "# HELP {family_name} ")?;
-        write_help(&mut out, &fam.help)?;
-        writeln!(out, "\n# TYPE {family_name} {type_name}")?;
-        let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
-        // 64-bit hashes of the label sets seen: 8 bytes a sample, not the labels.
-        let mut seen: HashSet<u64> = HashSet::new();
-        let mut spare = Vec::with_capacity(names.len());
-        fam.for_each_sample(|_, s| {
-            let mut labels = recycle(std::mem::take(&mut spare));
-            let mut have = s.labels.iter().peekable();
-            let mut h = DefaultHasher::new();
-            for n in &names {
-                let v = match have.peek() {
-                    Some((k, v)) if k == n => {
-                        have.next();
-                        *v
-                    }
-                    _ => "",
-                };
-                // Every sample has the same names: the values tell label sets apart.
-                v.hash(&mut h);
-                labels.push((*n, v));
-            }
-            if seen.insert(h.finish()) {
-                super::write_sample(&mut out, &fam.name, &labels, s.value)?;
-            }
-            spare = recycle(labels);
-            Ok(())
-        })?;
+/// Writes one family; `names` are every family name of the config, which
+/// an info family's OpenMetrics name must not clash with. Families without
+/// samples are left out.
+pub fn family(out: &mut impl Write, fam: &Family, names: &BTreeSet<String>) -> io::Result<()> {
+    if fam.is_empty() {
+        return Ok(());
     }
-    out.write_all(b"# EOF\n")?;
-    out.flush()
+    let label_names = fam.label_names();
+    let (family_name, type_name) = om_type(fam, names, &label_names);
+    write!(out, "# HELP {family_name} ")?;
+    write_help(out, &fam.help)?;
+    writeln!(out, "\n# TYPE {family_name} {type_name}")?;
+    let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+    // 64-bit hashes of the label sets seen: 8 bytes a sample, not the labels.
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut spare = Vec::with_capacity(names.len());
+    fam.for_each_sample(|_, s| {
+        let mut labels = recycle(std::mem::take(&mut spare));
+        let mut have = s.labels.iter().peekable();
+        let mut h = DefaultHasher::new();
+        for n in &names {
+            let v = match have.peek() {
+                Some((k, v)) if k == n => {
+                    have.next();
+                    *v
+                }
+                _ => "",
+            };
+            // Every sample has the same names: the values tell label sets apart.
+            v.hash(&mut h);
+            labels.push((*n, v));
+        }
+        if seen.insert(h.finish()) {
+            super::write_sample(out, &fam.name, &labels, s.value)?;
+        }
+        spare = recycle(labels);
+        Ok(())
+    })
 }
 
 /// The family name and type OpenMetrics gets for `fam`.
 fn om_type<'a>(
     fam: &'a Family,
-    taken: &BTreeSet<&str>,
+    taken: &BTreeSet<String>,
     labels: &BTreeSet<String>,
 ) -> (&'a str, &'static str) {
     match fam.metric_type {

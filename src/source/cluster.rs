@@ -3,7 +3,10 @@
 //! arrive ([`list`]), over one client per cluster ([`api`]).
 //!
 //! Clusters and resource types are read concurrently; every list task owns
-//! its batches, so the result is assembled in a fixed order whatever the timing.
+//! its batches and hands them over when its list ends, and an
+//! [`Assembler`](crate::engine::Assembler)
+//! puts them in a fixed order whatever the timing. Families are handed out as
+//! soon as they are complete, so output can be written while lists still run.
 
 mod api;
 mod discovery;
@@ -15,29 +18,40 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::cli::ClusterArgs;
+use tokio::sync::mpsc::UnboundedSender;
+
 use crate::engine::{Batch, Engine, EvalErrors, is_valid_label_name};
 use crate::error::Error;
+use crate::model::{Family, ResourceSummary};
 use crate::ui::Ui;
 
 use list::ListOptions;
 
-/// What listing the cluster(s) gave.
+/// What listing the cluster(s) gave besides the families.
 #[derive(Debug, Default)]
 pub struct Collected {
-    pub batches: Vec<Batch>,
+    /// The config resources with the objects read of each.
+    pub resources: Vec<ResourceSummary>,
     /// Some resources could not be read.
     pub partial: bool,
 }
 
+/// A list task is done with a resource: (cluster position, resource, its
+/// batch or `None` when the cluster has nothing for it).
+type Delivery = (usize, usize, Option<Batch>);
+
 /// Lists every configured resource of every selected cluster once and
-/// evaluates the objects. Missing CRDs are skipped with a warning; resources
-/// that cannot be read (forbidden, failing) are warned about and make the
-/// result partial; a run that could read nothing at all fails.
+/// evaluates the objects, calling `ready` with each family, in config order,
+/// as soon as every list it needs has ended. Missing CRDs are skipped with a
+/// warning; resources that cannot be read (forbidden, failing) are warned
+/// about and make the result partial; a run that could read nothing at all
+/// fails (and has then handed out no family with samples).
 pub fn collect(
     engine: &Engine,
     args: &ClusterArgs,
     errors: &mut EvalErrors,
     ui: &Ui,
+    ready: &mut dyn FnMut(Family) -> Result<(), Error>,
 ) -> Result<Collected, Error> {
     let opts = Arc::new(ListOptions::new(args, ui.verbose)?);
     if !args.cluster_label.is_empty() && !is_valid_label_name(&args.cluster_label) {
@@ -56,15 +70,21 @@ pub fn collect(
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let evaluators = Arc::new(tokio::sync::Semaphore::new(cpus));
 
-    let outcomes = runtime.block_on(async {
+    let mut asm = engine.assembler();
+    asm.expect(targets.len());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
+    let (ui_copy, cluster_label) = (*ui, args.cluster_label.clone());
+    let listing = runtime.spawn(async move {
+        let (ui, args_cluster_label) = (ui_copy, cluster_label);
         let ticker = ui
             .progress_enabled()
-            .then(|| tokio::spawn(progress.clone().tick(*ui)));
+            .then(|| tokio::spawn(progress.clone().tick(ui)));
         let handles: Vec<_> = targets
             .into_iter()
-            .map(|t| {
-                let labels = if multi && !args.cluster_label.is_empty() {
-                    vec![(args.cluster_label.clone(), t.name.clone())]
+            .enumerate()
+            .map(|(source, t)| {
+                let labels = if multi && !args_cluster_label.is_empty() {
+                    vec![(args_cluster_label.clone(), t.name.clone())]
                 } else {
                     Vec::new()
                 };
@@ -77,9 +97,10 @@ pub fn collect(
                     evaluators: evaluators.clone(),
                     pages: Arc::new(tokio::sync::Semaphore::new(opts.concurrency + cpus)),
                 };
-                tokio::spawn(read_cluster(t, ctx))
+                tokio::spawn(read_cluster(t, ctx, source, tx.clone()))
             })
             .collect();
+        drop(tx);
         let mut outcomes = Vec::with_capacity(handles.len());
         for h in handles {
             outcomes.push(
@@ -93,6 +114,20 @@ pub fn collect(
         }
         outcomes
     });
+    // Families go out while the lists run; the channel closes when they all end.
+    while let Some((source, resource, batch)) = runtime.block_on(rx.recv()) {
+        asm.deliver(source, resource, batch);
+        while let Some(fam) = asm.next_ready() {
+            if let Err(e) = ready(fam) {
+                listing.abort();
+                ui.progress_done();
+                return Err(e);
+            }
+        }
+    }
+    let outcomes = runtime
+        .block_on(listing)
+        .map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
     ui.progress_done();
 
     let clusters = outcomes.len();
@@ -120,7 +155,6 @@ pub fn collect(
         }
         read += o.read;
         unreadable += o.unreadable;
-        collected.batches.extend(o.batches);
         errors.merge(o.errors);
     }
     if unreachable == clusters {
@@ -149,6 +183,12 @@ pub fn collect(
         }
         ui.warn(format!("partial result: {} (exit code 5)", what.join(", ")));
     }
+    // Every resource has been delivered by now; closing only guards the order.
+    asm.close();
+    while let Some(fam) = asm.next_ready() {
+        ready(fam)?;
+    }
+    collected.resources = asm.summaries().to_vec();
     Ok(collected)
 }
 
@@ -163,7 +203,6 @@ struct ClusterOutcome {
     name: String,
     /// Why the cluster could not be read at all.
     failed: Option<String>,
-    batches: Vec<Batch>,
     errors: EvalErrors,
     /// Skipped and unreadable resources, in config order.
     warnings: Vec<String>,
@@ -173,14 +212,25 @@ struct ClusterOutcome {
     unreadable: usize,
 }
 
+/// Lists one cluster's resources; each list's batches go to `deliver` when it
+/// ends, and every config resource is delivered exactly once, read or not.
 async fn read_cluster(
     target: kubeconfig::Target,
     ctx: list::Context,
+    source: usize,
+    deliver: UnboundedSender<Delivery>,
 ) -> Result<ClusterOutcome, Error> {
+    let nothing_for = |resources: &mut dyn Iterator<Item = usize>| {
+        for r in resources {
+            // The receiver outlives every list; a send fails only when the
+            // run is already failing.
+            let _ = deliver.send((source, r, None));
+        }
+    };
+    let all = ctx.engine.resources().len();
     let mut out = ClusterOutcome {
         name: target.name,
         failed: None,
-        batches: Vec::new(),
         errors: EvalErrors::new(ctx.opts.verbosity),
         warnings: Vec::new(),
         read: 0,
@@ -189,6 +239,7 @@ async fn read_cluster(
     let api = match api::Api::new(target.config, ctx.opts.timeout) {
         Ok(api) => api,
         Err(msg) => {
+            nothing_for(&mut (0..all));
             out.failed = Some(msg);
             return Ok(out);
         }
@@ -196,10 +247,17 @@ async fn read_cluster(
     let plan = match discovery::plan(&api, ctx.engine.resources()).await {
         Ok(plan) => plan,
         Err(f) => {
+            nothing_for(&mut (0..all));
             out.failed = Some(f.to_string());
             return Ok(out);
         }
     };
+    let listed: std::collections::BTreeSet<usize> = plan
+        .tasks
+        .iter()
+        .flat_map(|t| t.resources.iter().copied())
+        .collect();
+    nothing_for(&mut (0..all).filter(|r| !listed.contains(r)));
     out.warnings = plan.skipped;
     ctx.progress
         .total
@@ -211,10 +269,21 @@ async fn read_cluster(
         .into_iter()
         .map(|task| {
             let (api, ctx, permits) = (api.clone(), ctx.clone(), permits.clone());
+            let deliver = deliver.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let result = list::run(&api, &ctx, &task).await;
+                let mut result = list::run(&api, &ctx, &task).await;
                 ctx.progress.done.fetch_add(1, Ordering::Relaxed);
+                if let Ok(listed) = &mut result {
+                    if listed.failure.is_some() {
+                        for &r in &task.resources {
+                            let _ = deliver.send((source, r, None));
+                        }
+                    }
+                    for b in listed.batches.drain(..) {
+                        let _ = deliver.send((source, b.resource, Some(b)));
+                    }
+                }
                 result
             })
         })
@@ -230,7 +299,6 @@ async fn read_cluster(
             }
             None => {
                 out.read += 1;
-                out.batches.extend(listed.batches);
                 out.errors.merge(listed.errors);
             }
         }

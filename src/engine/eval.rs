@@ -1,12 +1,14 @@
 //! Evaluation of one compiled metric on one object: KSM's `Values` of each
 //! metric type, the base labels, and the per-object sample order.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::Value;
 
-use super::labels::LabelMap;
+use super::labels::{Label, LabelSets};
 use super::value::to_f64;
 use super::{CommonValue, CompiledFamily, EachKind, split_api_version};
 use crate::model::Spool;
@@ -81,56 +83,54 @@ pub fn object_name(obj: &Value) -> String {
     }
 }
 
-/// What `Values` gives: each-level labels and a value.
+/// What `Values` gives: a set of each-level labels and a value.
 struct EachValue {
-    labels: LabelMap,
+    labels: Range<usize>,
     value: f64,
 }
 
-pub(super) fn evaluate_family(
-    fam: &CompiledFamily,
-    obj: &Value,
+pub(super) fn evaluate_family<'a>(
+    fam: &'a CompiledFamily,
+    obj: &'a Value,
     spool: &mut Spool,
     errors: &mut EvalErrors,
 ) -> std::io::Result<()> {
+    // Messages are built only when something fails; an empty Vec costs nothing.
     let mut errs = Vec::new();
 
-    let mut base = LabelMap::new();
+    // The base labels come first, then each sample's each-level labels;
+    // 32 fits most objects without growing.
+    let mut sets = LabelSets::with_capacity(32);
     for (name, v) in &fam.common {
         let value = match v {
-            CommonValue::Fixed(s) => s.clone(),
-            CommonValue::ObjectVersion => {
-                let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                split_api_version(api).1.to_string()
-            }
-            CommonValue::ObjectKind => obj
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            CommonValue::Fixed(s) => s.as_str(),
+            CommonValue::ObjectVersion => split_api_version(str_field(obj, "apiVersion")).1,
+            CommonValue::ObjectKind => str_field(obj, "kind"),
         };
-        base.insert(name.clone(), value);
+        sets.insert(Cow::Borrowed(name), Cow::Borrowed(value));
     }
-    fam.path_labels.apply(Some(obj), &mut base, &mut errs);
+    fam.path_labels.apply(Some(obj), &mut sets, &mut errs);
+    let base = sets.finish();
 
     let each = &fam.each;
     let v = each.path.get(Some(obj));
     let path_str = || each.path.to_string();
     let mut values: Vec<EachValue> = Vec::new();
+    // Ends the set being built as a sample's labels.
+    let mut push = |sets: &mut LabelSets, value| {
+        let labels = sets.finish();
+        values.push(EachValue { labels, value });
+    };
     match &each.kind {
         EachKind::Gauge {
             value_from,
             label_from_key,
             nil_is_zero,
         } => {
-            let gauge_value = |it: Option<&Value>| -> Result<Option<EachValue>, String> {
-                let got = value_from.get(it);
-                let Some(got) = got else {
+            let gauge_value = |it: Option<&Value>| -> Result<Option<f64>, String> {
+                let Some(got) = value_from.get(it) else {
                     if *nil_is_zero {
-                        return Ok(Some(EachValue {
-                            labels: LabelMap::new(),
-                            value: 0.0,
-                        }));
+                        return Ok(Some(0.0));
                     }
                     if it.is_none() {
                         return Err("got nil while resolving path".into());
@@ -139,12 +139,7 @@ pub(super) fn evaluate_family(
                     return Ok(None);
                 };
                 to_f64(got, *nil_is_zero)
-                    .map(|value| {
-                        Some(EachValue {
-                            labels: LabelMap::new(),
-                            value,
-                        })
-                    })
+                    .map(Some)
                     .map_err(|e| format!("{value_from}: {e}"))
             };
             match v {
@@ -152,15 +147,10 @@ pub(super) fn evaluate_family(
                     let single = value_from.single_segment();
                     for (key, it) in map {
                         let it = Some(it).filter(|v| !v.is_null());
-                        let mut ev = None;
+                        let mut value = None;
                         if single == Some(key.as_str()) {
                             match to_f64(it.unwrap_or(&Value::Null), *nil_is_zero) {
-                                Ok(value) => {
-                                    ev = Some(EachValue {
-                                        labels: LabelMap::new(),
-                                        value,
-                                    })
-                                }
+                                Ok(x) => value = Some(x),
                                 Err(e) => {
                                     errs.push(format!("{}: [{key}]: {e}", path_str()));
                                     continue;
@@ -168,16 +158,16 @@ pub(super) fn evaluate_family(
                             }
                         }
                         // Inside a map, failures are dropped silently, as in KSM.
-                        let Some(mut ev) = ev.or_else(|| gauge_value(it).ok().flatten()) else {
+                        let Some(value) = value.or_else(|| gauge_value(it).ok().flatten()) else {
                             continue;
                         };
                         if !key.is_empty() && !label_from_key.is_empty() {
-                            ev.labels.insert(label_from_key.clone(), key.clone());
+                            sets.insert(Cow::Borrowed(label_from_key), Cow::Borrowed(key));
                         }
-                        each.labels.apply(it, &mut ev.labels, &mut errs);
+                        each.labels.apply(it, &mut sets, &mut errs);
                         // Paths are evaluated against the map itself too, and that wins.
-                        each.labels.apply(v, &mut ev.labels, &mut errs);
-                        values.push(ev);
+                        each.labels.apply(v, &mut sets, &mut errs);
+                        push(&mut sets, value);
                     }
                 }
                 Some(Value::Array(list)) => {
@@ -186,9 +176,9 @@ pub(super) fn evaluate_family(
                         match gauge_value(it) {
                             Err(e) => errs.push(format!("{}: [{i}]: {e}", path_str())),
                             Ok(None) => {}
-                            Ok(Some(mut ev)) => {
-                                each.labels.apply(it, &mut ev.labels, &mut errs);
-                                values.push(ev);
+                            Ok(Some(value)) => {
+                                each.labels.apply(it, &mut sets, &mut errs);
+                                push(&mut sets, value);
                             }
                         }
                     }
@@ -196,54 +186,60 @@ pub(super) fn evaluate_family(
                 _ => match gauge_value(v) {
                     Err(e) => errs.push(format!("{}: {e}", path_str())),
                     Ok(None) => {}
-                    Ok(Some(mut ev)) => {
-                        each.labels.apply(v, &mut ev.labels, &mut errs);
-                        values.push(ev);
+                    Ok(Some(value)) => {
+                        each.labels.apply(v, &mut sets, &mut errs);
+                        push(&mut sets, value);
                     }
                 },
             }
         }
         EachKind::Info { label_from_key } => {
-            let info_value = |it: Option<&Value>, errs: &mut Vec<String>| -> Option<EachValue> {
-                it?;
-                let mut labels = LabelMap::new();
-                each.labels.apply(it, &mut labels, errs);
-                (!labels.is_empty()).then_some(EachValue { labels, value: 1.0 })
-            };
+            // An info sample needs labels of its own: the base labels don't count.
+            let mut info_value =
+                |it: Option<&'a Value>, sets: &mut LabelSets<'a>, errs: &mut Vec<String>| {
+                    if it.is_some() {
+                        each.labels.apply(it, sets, errs);
+                        if !sets.is_empty() {
+                            push(sets, 1.0);
+                        }
+                    }
+                };
             match v {
                 Some(Value::Array(list)) => {
                     for it in list {
-                        values.extend(info_value(Some(it).filter(|v| !v.is_null()), &mut errs));
+                        let it = Some(it).filter(|v| !v.is_null());
+                        info_value(it, &mut sets, &mut errs);
                     }
                 }
                 Some(Value::Object(map)) => {
-                    let own = info_value(v, &mut errs);
-                    if let Some(own) = &own
-                        && own.labels.contains_key(label_from_key)
-                    {
+                    each.labels.apply(v, &mut sets, &mut errs);
+                    if sets.contains(label_from_key) {
                         errs.push(format!(
                             "{}: labelFromKey ({label_from_key}) generated labels conflict with labelsFromPath, consider renaming it",
                             path_str()
                         ));
                     }
+                    // The map's own sample comes after its children's.
+                    let own = sets.finish();
                     // Every child that yields labels gives a sample of its own.
                     for (key, it) in map {
-                        let mut labels = LabelMap::new();
                         if !key.is_empty() && !label_from_key.is_empty() {
-                            labels.insert(label_from_key.clone(), key.clone());
+                            sets.insert(Cow::Borrowed(label_from_key), Cow::Borrowed(key));
                         }
-                        each.labels.apply(
-                            Some(it).filter(|v| !v.is_null()),
-                            &mut labels,
-                            &mut errs,
-                        );
-                        if !labels.is_empty() {
-                            values.push(EachValue { labels, value: 1.0 });
+                        let it = Some(it).filter(|v| !v.is_null());
+                        each.labels.apply(it, &mut sets, &mut errs);
+                        if !sets.is_empty() {
+                            push(&mut sets, 1.0);
                         }
                     }
-                    values.extend(own);
+                    if !own.is_empty() {
+                        values.push(EachValue {
+                            labels: own,
+                            value: 1.0,
+                        });
+                    }
                 }
-                _ => values.extend(info_value(v, &mut errs)),
+                _ => info_value(v, &mut sets, &mut errs),
             }
         }
         EachKind::StateSet {
@@ -252,35 +248,33 @@ pub(super) fn evaluate_family(
             list,
             quiet_when_missing,
         } => {
-            let mut state_values = |it: Option<&Value>, errs: &mut Vec<String>| {
-                let got = value_from.get(it);
-                let Some(Value::String(current)) = got else {
-                    if !quiet_when_missing {
-                        errs.push(format!(
-                            "{}: expected value for path to be string, got {}",
-                            path_str(),
-                            go_type_name(got)
-                        ));
+            let mut state_values =
+                |it: Option<&'a Value>, sets: &mut LabelSets<'a>, errs: &mut Vec<String>| {
+                    let got = value_from.get(it);
+                    let Some(Value::String(current)) = got else {
+                        if !quiet_when_missing {
+                            errs.push(format!(
+                                "{}: expected value for path to be string, got {}",
+                                path_str(),
+                                go_type_name(got)
+                            ));
+                        }
+                        return;
+                    };
+                    for entry in list {
+                        sets.insert(Cow::Borrowed(label_name), Cow::Borrowed(entry));
+                        each.labels.apply(it, sets, errs);
+                        push(sets, if entry == current { 1.0 } else { 0.0 });
                     }
-                    return;
                 };
-                for entry in list {
-                    let mut labels = LabelMap::new();
-                    labels.insert(label_name.clone(), entry.clone());
-                    each.labels.apply(it, &mut labels, errs);
-                    values.push(EachValue {
-                        labels,
-                        value: if entry == current { 1.0 } else { 0.0 },
-                    });
-                }
-            };
             match v {
                 Some(Value::Array(items)) => {
                     for it in items {
-                        state_values(Some(it).filter(|v| !v.is_null()), &mut errs);
+                        let it = Some(it).filter(|v| !v.is_null());
+                        state_values(it, &mut sets, &mut errs);
                     }
                 }
-                _ => state_values(v, &mut errs),
+                _ => state_values(v, &mut sets, &mut errs),
             }
         }
     }
@@ -289,26 +283,53 @@ pub(super) fn evaluate_family(
         errors.record(fam, obj, e);
     }
 
-    // KSM sorts one object's samples by their each-level labels only.
-    values.sort_by(|a, b| cmp_labels(&a.labels, &b.labels));
-    let mut labels: Vec<(String, String)> = Vec::new();
-    for ev in values {
-        let mut merged = ev.labels;
-        for (k, v) in &base {
-            if !merged.contains_key(k) {
-                merged.insert(k.clone(), v.clone());
-            }
-        }
+    // KSM sorts one object's samples by their each-level labels only; the
+    // sort is stable, so equal sets keep the order they were made in.
+    values.sort_by(|a, b| cmp_labels(sets.get(&a.labels), sets.get(&b.labels)));
+    let base = sets.get(&base);
+    let most = values.iter().map(|ev| ev.labels.len()).max().unwrap_or(0);
+    let mut labels: Vec<(&str, &str)> = Vec::with_capacity(base.len() + most);
+    for ev in &values {
         labels.clear();
-        labels.extend(merged);
+        merge_over(sets.get(&ev.labels), base, &mut labels);
         spool.push(&labels, ev.value)?;
     }
     Ok(())
 }
 
+/// A string field of the object, `""` when missing.
+fn str_field<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Merges two label lists sorted by name into `out`, sorted; on a name in
+/// both, `top`'s value wins.
+fn merge_over<'s>(top: &'s [Label], under: &'s [Label], out: &mut Vec<(&'s str, &'s str)>) {
+    let (mut i, mut j) = (0, 0);
+    while let (Some((tn, tv)), Some((un, uv))) = (top.get(i), under.get(j)) {
+        match tn.cmp(un) {
+            Ordering::Less => {
+                out.push((tn, tv));
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push((un, uv));
+                j += 1;
+            }
+            Ordering::Equal => {
+                out.push((tn, tv));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let rest = top[i..].iter().chain(&under[j..]);
+    out.extend(rest.map(|(n, v)| (&**n, &**v)));
+}
+
 /// KSM's `less`: sorted keys compared pairwise, key then value; fewer labels first.
-fn cmp_labels(a: &LabelMap, b: &LabelMap) -> Ordering {
-    for ((ka, va), (kb, vb)) in a.iter().zip(b.iter()) {
+fn cmp_labels(a: &[Label], b: &[Label]) -> Ordering {
+    for ((ka, va), (kb, vb)) in a.iter().zip(b) {
         match ka.cmp(kb).then_with(|| va.cmp(vb)) {
             Ordering::Equal => continue,
             o => return o,

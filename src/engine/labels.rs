@@ -1,14 +1,82 @@
 //! `labelsFromPath` plans and KSM's `addPathLabels`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::Value;
 
 use super::path::ValuePath;
-use super::value::go_fmt;
+use super::value::go_label;
 
-/// Labels built for one sample, by name.
-pub type LabelMap = BTreeMap<String, String>;
+/// A label name and value, borrowed from the config or the object unless
+/// they had to be built.
+pub type Label<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Label sets built one after another in one `Vec`, so that an object's sets
+/// cost one allocation rather than one each. The set being built, the tail
+/// from `start`, behaves as a map would: sorted by name, names unique, a later
+/// insert replacing the value. Sets are small, so a sorted `Vec` beats a tree.
+#[derive(Debug, Default)]
+pub struct LabelSets<'a> {
+    labels: Vec<Label<'a>>,
+    /// Where the set being built begins.
+    start: usize,
+}
+
+impl<'a> LabelSets<'a> {
+    pub fn with_capacity(labels: usize) -> Self {
+        LabelSets {
+            labels: Vec::with_capacity(labels),
+            start: 0,
+        }
+    }
+
+    fn building(&self) -> &[Label<'a>] {
+        &self.labels[self.start..]
+    }
+
+    /// Adds a label to the set being built, or replaces its value.
+    pub fn insert(&mut self, name: Cow<'a, str>, value: Cow<'a, str>) {
+        // Names often come in sorted order: then one comparison is enough.
+        if self
+            .building()
+            .last()
+            .is_none_or(|(last, _)| **last < *name)
+        {
+            self.labels.push((name, value));
+            return;
+        }
+        match self.building().binary_search_by(|(n, _)| (**n).cmp(&*name)) {
+            Ok(i) => self.labels[self.start + i].1 = value,
+            Err(i) => self.labels.insert(self.start + i, (name, value)),
+        }
+    }
+
+    /// Whether the set being built has a label of this name.
+    pub fn contains(&self, name: &str) -> bool {
+        self.building()
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .is_ok()
+    }
+
+    /// Whether the set being built is still empty.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.labels.len()
+    }
+
+    /// Ends the set being built and says where it lies; the next one starts empty.
+    pub fn finish(&mut self) -> Range<usize> {
+        let set = self.start..self.labels.len();
+        self.start = set.end;
+        set
+    }
+
+    /// A finished set, sorted by name.
+    pub fn get(&self, set: &Range<usize>) -> &[Label<'a>] {
+        &self.labels[set.start..set.end]
+    }
+}
 
 /// A compiled `labelsFromPath` map.
 #[derive(Debug, Clone, Default)]
@@ -16,12 +84,57 @@ pub struct LabelPlan {
     /// `*`-keys in sorted key order: each copies a whole map.
     stars: Vec<Star>,
     /// Plain keys, already sanitised.
-    plain: Vec<(String, ValuePath)>,
+    plain: PathTree,
+}
+
+/// Plain keys as a tree of path segments, so that paths that begin alike
+/// (`[spec, git, url]`, `[spec, git, ref, tag]`) look the common part up once.
+/// Walking one-segment paths in turn is what a whole path does.
+#[derive(Debug, Clone, Default)]
+struct PathTree {
+    /// Labels whose path ends here.
+    names: Vec<String>,
+    /// The next segments: as written, compiled, and the subtree under them.
+    children: Vec<(String, ValuePath, PathTree)>,
+}
+
+impl PathTree {
+    fn add(&mut self, segments: &[String], name: String) -> Result<(), String> {
+        let Some((first, rest)) = segments.split_first() else {
+            self.names.push(name);
+            return Ok(());
+        };
+        let i = match self.children.iter().position(|(s, ..)| s == first) {
+            Some(i) => i,
+            None => {
+                let step = ValuePath::compile(std::slice::from_ref(first))?;
+                self.children
+                    .push((first.clone(), step, PathTree::default()));
+                self.children.len() - 1
+            }
+        };
+        self.children[i].2.add(rest, name)
+    }
+
+    /// Adds the labels of this subtree; `at`, the value at its path, is not null.
+    fn apply<'a>(&'a self, at: &'a Value, out: &mut LabelSets<'a>) {
+        if !self.names.is_empty() {
+            let value = go_label(at);
+            for name in &self.names {
+                out.insert(Cow::Borrowed(name), value.clone());
+            }
+        }
+        for (_, step, next) in &self.children {
+            if let Some(v) = step.get(Some(at)) {
+                next.apply(v, out);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Star {
-    /// For a key ending in `*`, the text before it, put in front of every copied key.
+    /// For a key ending in `*`, the text before it, sanitised, put in front of every copied key.
     prefix: Option<String>,
     path: ValuePath,
 }
@@ -35,11 +148,14 @@ impl LabelPlan {
         for (key, segments) in paths {
             let path = ValuePath::compile(segments).map_err(|e| format!("{key}: {e}"))?;
             if key.starts_with('*') || key.ends_with('*') {
-                let prefix = key.strip_suffix('*').map(str::to_string);
+                // Sanitising works per character, so the prefix can be done once here.
+                let prefix = key
+                    .strip_suffix('*')
+                    .map(|p| sanitize_label_name(p).into_owned());
                 plan.stars.push(Star { prefix, path });
                 continue;
             }
-            let name = sanitize_label_name(key);
+            let name = sanitize_label_name(key).into_owned();
             if !is_valid_label_name(&name) {
                 return Err(format!("{key:?} is not a valid label name"));
             }
@@ -48,22 +164,28 @@ impl LabelPlan {
                     "{other:?} and {key:?} both become label {name:?}; KSM would pick one at random"
                 ));
             }
-            plan.plain.push((name, path));
+            plan.plain
+                .add(segments, name)
+                .map_err(|e| format!("{key}: {e}"))?;
         }
         Ok(plan)
     }
 
     /// Adds the labels the plan finds in `obj` to `out`: stars first, then
     /// plain keys over them. A missing value leaves its label out.
-    pub fn apply(&self, obj: Option<&Value>, out: &mut LabelMap, errors: &mut Vec<String>) {
+    pub fn apply<'a>(
+        &'a self,
+        obj: Option<&'a Value>,
+        out: &mut LabelSets<'a>,
+        errors: &mut Vec<String>,
+    ) {
         for star in &self.stars {
             if let Some(Value::Object(map)) = star.path.get(obj) {
                 for (k, v) in map {
-                    let raw = match &star.prefix {
-                        Some(p) => format!("{p}{k}"),
-                        None => k.clone(),
+                    let name = match &star.prefix {
+                        Some(p) => Cow::Owned(format!("{p}{}", sanitize_label_name(k))),
+                        None => sanitize_label_name(k),
                     };
-                    let name = sanitize_label_name(&raw);
                     if !is_valid_label_name(&name) {
                         errors.push(format!(
                             "{}: key {k:?} gives label name {name:?}, which is not valid; label left out",
@@ -71,29 +193,24 @@ impl LabelPlan {
                         ));
                         continue;
                     }
-                    out.insert(name, go_fmt(v));
+                    out.insert(name, go_label(v));
                 }
             }
         }
-        for (name, path) in &self.plain {
-            if let Some(v) = path.get(obj) {
-                out.insert(name.clone(), go_fmt(v));
-            }
+        // Plain keys have unique names, so their order does not matter.
+        if let Some(obj) = obj.filter(|v| !v.is_null()) {
+            self.plain.apply(obj, out);
         }
     }
 }
 
 /// KSM's `SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+pub fn sanitize_label_name(s: &str) -> Cow<'_, str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if s.chars().all(ok) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '_' }).collect())
 }
 
 /// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -124,10 +241,15 @@ mod tests {
     }
 
     fn apply(p: &LabelPlan, obj: &Value) -> (Vec<(String, String)>, Vec<String>) {
-        let mut out = LabelMap::new();
+        let mut out = LabelSets::default();
         let mut errs = Vec::new();
         p.apply(Some(obj), &mut out, &mut errs);
-        (out.into_iter().collect(), errs)
+        let set = out.finish();
+        let got = out
+            .get(&set)
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        (got.collect(), errs)
     }
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -192,6 +314,54 @@ mod tests {
             LabelPlan::compile(&clash)
                 .unwrap_err()
                 .contains("both become label")
+        );
+    }
+
+    #[test]
+    fn sets_keep_names_sorted_and_unique_one_after_another() {
+        let mut sets = LabelSets::default();
+        for (k, v) in [("b", "1"), ("a", "2"), ("c", "3"), ("a", "4")] {
+            sets.insert(k.into(), v.into());
+        }
+        assert!(sets.contains("a") && !sets.contains("d"));
+        let first = sets.finish();
+        assert!(sets.is_empty() && !sets.contains("a"));
+        sets.insert("a".into(), "5".into());
+        let second = sets.finish();
+        let flat = |set| {
+            let labels = sets.get(set).iter();
+            labels.map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()
+        };
+        assert_eq!(flat(&first), ["a=4", "b=1", "c=3"]);
+        assert_eq!(flat(&second), ["a=5"]);
+    }
+
+    #[test]
+    fn paths_that_share_segments_resolve_as_they_would_alone() {
+        let obj = json!({"git": {"url": "u", "ref": {"tag": "t"}},
+                         "list": [{"k": "x", "v": 1}, {"k": "y", "v": 2}]});
+        let p = plan(&[
+            ("url", &["git", "url"]),
+            ("tag", &["git", "ref", "tag"]),
+            ("branch", &["git", "ref", "branch"]),
+            ("ref", &["git", "ref"]),
+            ("x", &["list", "0", "v"]),
+            ("y", &["list", "[k=y]", "v"]),
+            ("root", &[]),
+        ]);
+        let (got, _) = apply(&p, &json!({"a": 1}));
+        assert_eq!(got, pairs(&[("root", "map[a:1]")]));
+        let (mut got, _) = apply(&p, &obj);
+        got.retain(|(k, _)| k != "root");
+        assert_eq!(
+            got,
+            pairs(&[
+                ("ref", "map[tag:t]"),
+                ("tag", "t"),
+                ("url", "u"),
+                ("x", "1"),
+                ("y", "2")
+            ])
         );
     }
 

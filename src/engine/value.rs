@@ -4,6 +4,7 @@
 //! Objects reach KSM as the API server's JSON: integers are Go `int64`, other
 //! numbers `float64`; serde_json's `Number` keeps the same distinction.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -306,6 +307,14 @@ fn pow10(e: i32) -> f64 {
         10f64.powi(e)
     } else {
         1.0 / 10f64.powi(-e)
+    }
+}
+
+/// [`go_fmt`] for a label value: strings, the usual case, are borrowed as they are.
+pub fn go_label(v: &Value) -> Cow<'_, str> {
+    match v {
+        Value::String(s) => Cow::Borrowed(s),
+        other => Cow::Owned(go_fmt(other)),
     }
 }
 

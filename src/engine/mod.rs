@@ -150,14 +150,6 @@ impl Engine {
         &self.resources
     }
 
-    /// Indices of the resources an object belongs to. Unlike KSM, which keeps
-    /// only the last entry for a GVK, every matching entry applies.
-    pub fn matching(&self, api_version: &str, kind: &str) -> Vec<usize> {
-        (0..self.resources.len())
-            .filter(|&i| self.resources[i].matches(api_version, kind))
-            .collect()
-    }
-
     /// Keeps only the families `keep_family` accepts, of the resources `keep_resource`
     /// accepts; resources left without families are dropped.
     pub fn retain(
@@ -216,7 +208,8 @@ impl Engine {
     }
 
     /// Evaluates one object for every resource it belongs to, into `batches`
-    /// (as made by [`Engine::batches`]); false when no resource matched.
+    /// (as made by [`Engine::batches`]); false when no resource matched. Unlike
+    /// KSM, which keeps only the last entry for a GVK, every matching entry applies.
     pub fn evaluate_matching(
         &self,
         batches: &mut [Batch],
@@ -225,11 +218,14 @@ impl Engine {
     ) -> std::io::Result<bool> {
         let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        let matching = self.matching(api, kind);
-        for &i in &matching {
-            self.evaluate(&mut batches[i], obj, errors)?;
+        let mut matched = false;
+        for (i, res) in self.resources.iter().enumerate() {
+            if res.matches(api, kind) {
+                matched = true;
+                self.evaluate(&mut batches[i], obj, errors)?;
+            }
         }
-        Ok(!matching.is_empty())
+        Ok(matched)
     }
 
     /// Evaluates every metric of the batch's resource on one object.

@@ -271,8 +271,8 @@ async fn read_cluster(
             let (api, ctx, permits) = (api.clone(), ctx.clone(), permits.clone());
             let deliver = deliver.clone();
             tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let mut result = list::run(&api, &ctx, &task).await;
+                let slot = permits.acquire_owned().await.ok();
+                let mut result = list::run(&api, &ctx, &task, slot).await;
                 ctx.progress.done.fetch_add(1, Ordering::Relaxed);
                 if let Ok(listed) = &mut result {
                     if listed.failure.is_some() {

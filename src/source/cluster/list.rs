@@ -100,7 +100,17 @@ struct Progressing {
 
 /// Lists one resource page by page. Only spool write failures and a selector
 /// the server rejects stop the run; other failures come back as a warning.
-pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error> {
+///
+/// `slot` is the list's place among the `--concurrency` lists at once. It is
+/// given back as soon as the last page has arrived, so that the next list's
+/// request is on its way while this page is evaluated (pages in memory stay
+/// bounded by the page budget).
+pub async fn run(
+    api: &Api,
+    ctx: &Context,
+    task: &Task,
+    mut slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<Listed, Error> {
     let gvr = Arc::new(task.gvr.clone());
     let path = gvr.path(ctx.opts.namespace.as_deref());
     let projection = Arc::new(ctx.engine.projection(&task.resources));
@@ -163,9 +173,13 @@ pub async fn run(api: &Api, ctx: &Context, task: &Task) -> Result<Listed, Error>
                 return Ok(fail(format!("{f}{again}"), st));
             }
         };
+        let peeked = peek_token(&body);
+        if peeked.is_none() {
+            drop(slot.take());
+        }
         // Only within the page budget: ahead of a slow server this hides its
         // latency; ahead of a fast one pages would just wait in memory.
-        if let Some(next) = peek_token(&body)
+        if let Some(next) = peeked
             && let Ok(held) = ctx.pages.clone().try_acquire_owned()
         {
             let (api, uri) = (api.clone(), page_uri(&path, &ctx.opts, Some(&next)));

@@ -73,18 +73,17 @@ pub fn collect(
     let mut asm = engine.assembler();
     asm.expect(targets.len());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
-    let (ui_copy, cluster_label) = (*ui, args.cluster_label.clone());
+    let cluster_label = args.cluster_label.clone();
+    let ticker = ui
+        .progress_enabled()
+        .then(|| runtime.spawn(progress.clone().tick(*ui)));
     let listing = runtime.spawn(async move {
-        let (ui, args_cluster_label) = (ui_copy, cluster_label);
-        let ticker = ui
-            .progress_enabled()
-            .then(|| tokio::spawn(progress.clone().tick(ui)));
         let handles: Vec<_> = targets
             .into_iter()
             .enumerate()
             .map(|(source, t)| {
-                let labels = if multi && !args_cluster_label.is_empty() {
-                    vec![(args_cluster_label.clone(), t.name.clone())]
+                let labels = if multi && !cluster_label.is_empty() {
+                    vec![(cluster_label.clone(), t.name.clone())]
                 } else {
                     Vec::new()
                 };
@@ -109,26 +108,28 @@ pub fn collect(
                     .and_then(|r| r),
             );
         }
-        if let Some(t) = ticker {
-            t.abort();
-        }
         outcomes
     });
+    let stop_ticker = || {
+        if let Some(t) = &ticker {
+            t.abort();
+        }
+        ui.progress_done();
+    };
     // Families go out while the lists run; the channel closes when they all end.
     while let Some((source, resource, batch)) = runtime.block_on(rx.recv()) {
         asm.deliver(source, resource, batch);
         while let Some(fam) = asm.next_ready() {
             if let Err(e) = ready(fam) {
                 listing.abort();
-                ui.progress_done();
+                stop_ticker();
                 return Err(e);
             }
         }
     }
-    let outcomes = runtime
-        .block_on(listing)
-        .map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
-    ui.progress_done();
+    let outcomes = runtime.block_on(listing);
+    stop_ticker();
+    let outcomes = outcomes.map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
 
     let clusters = outcomes.len();
     let mut collected = Collected::default();

@@ -154,41 +154,30 @@ fn stream_cluster(
     let names = engine.family_names();
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    let mut unused: Option<&mut dyn Write> = Some(&mut lock);
-    let mut stream: Option<render::Stream<'_>> = None;
+    let mut stream =
+        render::Stream::new(format, &names, &mut lock).expect("only streamable formats come here");
     let mut closed = false;
     let collected = cluster::collect(engine, &args.cluster, errors, ui, &mut |fam| {
-        if closed {
-            return Ok(());
-        }
-        if stream.is_none() {
-            let out = unused.take().expect("the output starts once");
-            stream = render::Stream::new(format, &names, out).map_err(write_error)?;
-        }
-        let written = match &mut stream {
-            Some(s) => s.family(&fam),
-            None => Ok(()),
-        };
-        match written {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => closed = true,
-            other => other.map_err(write_error)?,
+        if !closed {
+            closed = pipe_closed(stream.family(&fam))?;
         }
         Ok(())
     })?;
     if !closed {
-        let finished = match (stream, unused) {
-            (Some(s), _) => s.finish(),
-            (None, Some(out)) => render::Stream::new(format, &names, out)
-                .and_then(|s| s.map_or(Ok(()), render::Stream::finish)),
-            (None, None) => Ok(()),
-        };
-        match finished {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other.map_err(write_error)?,
-        }
+        pipe_closed(stream.finish())?;
     }
     report_eval_errors(errors, ui);
     Ok(outcome_of(&collected))
+}
+
+/// Whether a write found the reader gone, which ends the output quietly;
+/// other write failures are errors.
+fn pipe_closed(written: std::io::Result<()>) -> Result<bool, Error> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(true),
+        Err(e) => Err(write_error(e)),
+    }
 }
 
 fn write_error(e: std::io::Error) -> Error {
@@ -211,11 +200,7 @@ fn print(set: &MetricSet, format: Format, args: &RunArgs) -> Result<(), Error> {
 fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
-    match f(&mut lock).and_then(|_| lock.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(write_error(e)),
-    }
+    pipe_closed(f(&mut lock).and_then(|_| lock.flush())).map(|_| ())
 }
 
 fn check_unknown_keys(loaded: &Loaded, strict: bool, ui: &Ui) -> Result<(), Error> {

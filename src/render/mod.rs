@@ -46,7 +46,7 @@ pub fn render(
     table: &TableOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let Some(mut stream) = Stream::new(format, &set.names, out)? else {
+    let Some(mut stream) = Stream::new(format, &set.names, out) else {
         return table::render(set, table, out);
     };
     for fam in &set.families {
@@ -71,31 +71,36 @@ pub struct Stream<'a> {
 }
 
 impl<'a> Stream<'a> {
-    /// `None` for [`Format::Table`]. Writes what comes before the first family.
+    /// `None` for [`Format::Table`]. Nothing is written before the first
+    /// family or [`Stream::finish`].
     pub fn new(
         format: Format,
         names: &'a BTreeSet<String>,
         out: &'a mut dyn Write,
-    ) -> io::Result<Option<Stream<'a>>> {
-        if format == Format::Table {
-            return Ok(None);
-        }
-        let mut out = BufWriter::with_capacity(64 * 1024, out);
-        if format == Format::Json {
-            out.write_all(b"[")?;
-        }
-        Ok(Some(Stream {
+    ) -> Option<Stream<'a>> {
+        (format != Format::Table).then(|| Stream {
             format,
             names,
-            out,
+            out: BufWriter::with_capacity(64 * 1024, out),
             families: 0,
-        }))
+        })
+    }
+
+    /// What comes before the first family.
+    fn start(&mut self) -> io::Result<()> {
+        if self.format == Format::Json {
+            self.out.write_all(b"[")?;
+        }
+        Ok(())
     }
 
     /// Writes one family and flushes it, so that a reader sees it while
     /// later families are still being read.
     pub fn family(&mut self, fam: &Family) -> io::Result<()> {
         let first = self.families == 0;
+        if first {
+            self.start()?;
+        }
         self.families += 1;
         match self.format {
             Format::Openmetrics => openmetrics::family(&mut self.out, fam, self.names)?,
@@ -108,6 +113,9 @@ impl<'a> Stream<'a> {
 
     /// Writes what ends the output and flushes it.
     pub fn finish(mut self) -> io::Result<()> {
+        if self.families == 0 {
+            self.start()?;
+        }
         match self.format {
             Format::Openmetrics => self.out.write_all(b"# EOF\n")?,
             Format::Json => self.out.write_all(b"\n]\n")?,

@@ -72,7 +72,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-tap_metrics' -ScriptBlo
             [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'Read every namespace (the default; accepted for kubectl habit)')
             [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'Read every namespace (the default; accepted for kubectl habit)')
             [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Delete the group from the Pushgateway instead of pushing')
-            [CompletionResult]::new('--push-partial', '--push-partial', [CompletionResultType]::ParameterName, 'Push even when some resources could not be read (a PUT then drops their series)')
+            [CompletionResult]::new('--push-partial', '--push-partial', [CompletionResultType]::ParameterName, 'Also push clusters of which some resources could not be read (a PUT then drops their series); without it only clusters read in full are pushed')
             [CompletionResult]::new('--pushgateway-insecure-skip-tls-verify', '--pushgateway-insecure-skip-tls-verify', [CompletionResultType]::ParameterName, 'Do not check the Pushgateway''s certificate (insecure)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

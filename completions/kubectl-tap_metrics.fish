@@ -70,7 +70,7 @@ complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s A -l all-namespaces -d 'Read every namespace (the default; accepted for kubectl habit)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l delete -d 'Delete the group from the Pushgateway instead of pushing'
-complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Push even when some resources could not be read (a PUT then drops their series)'
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Also push clusters of which some resources could not be read (a PUT then drops their series); without it only clusters read in full are pushed'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-insecure-skip-tls-verify -d 'Do not check the Pushgateway\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s V -l version -d 'Print version'

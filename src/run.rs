@@ -77,19 +77,18 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
         return stream_cluster(&engine, args, format, &mut errors, &ui);
     }
 
-    let (set, outcome) = if args.from_file.is_empty() {
+    let (set, incomplete) = if args.from_file.is_empty() {
         let mut families = Vec::new();
         let collected = cluster::collect(&engine, &args.cluster, &mut errors, &ui, &mut |f| {
             families.push(f);
             Ok(())
         })?;
-        let outcome = outcome_of(&collected);
         let set = MetricSet {
             families,
             resources: collected.resources,
             names: engine.family_names(),
         };
-        (set, outcome)
+        (set, collected.incomplete)
     } else {
         if let Some(flag) = args.cluster.first_cluster_flag() {
             return Err(Error::usage(format!(
@@ -112,31 +111,25 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
                 ui.detail(format!("  {u}"));
             }
         }
-        (engine.assemble(batches), Outcome::Complete)
+        (engine.assemble(batches), Vec::new())
     };
     report_eval_errors(&errors, &ui);
 
     if pushing {
-        let summary = crate::push::push(
-            &set,
-            &args.push,
-            &args.cluster,
-            outcome == Outcome::Partial,
-            &ui,
-        )?;
+        let summary = crate::push::push(&set, &args.push, &args.cluster, &incomplete, &ui)?;
         ui.info(summary.to_string());
     }
     if let Some(format) = format {
         print(&set, format, args)?;
     }
-    Ok(outcome)
+    Ok(outcome_of(&incomplete))
 }
 
-fn outcome_of(collected: &cluster::Collected) -> Outcome {
-    if collected.partial {
-        Outcome::Partial
-    } else {
+fn outcome_of(incomplete: &[cluster::Incomplete]) -> Outcome {
+    if incomplete.is_empty() {
         Outcome::Complete
+    } else {
+        Outcome::Partial
     }
 }
 
@@ -167,7 +160,7 @@ fn stream_cluster(
         pipe_closed(stream.finish())?;
     }
     report_eval_errors(errors, ui);
-    Ok(outcome_of(&collected))
+    Ok(outcome_of(&collected.incomplete))
 }
 
 /// Whether a write found the reader gone, which ends the output quietly;

@@ -205,31 +205,27 @@ fn several_contexts_push_one_group_per_cluster() {
     let before = groups_of(&pgw);
     assert_eq!(before.len(), 3);
 
-    // One cluster unreachable: nothing is pushed by default…
+    // One cluster unreachable: the others are pushed and its group (none
+    // here) is left alone, with or without --push-partial.
     let mut four = contexts.to_vec();
     four.extend(["--context", "gone"]);
-    let out = tap_metrics(&kubeconfig)
-        .args(["--pushgateway", &pgw.url])
-        .args(&four)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(stderr(&out).contains("so nothing was pushed"));
-    // …and with --push-partial the others are, while its group is left alone.
-    let out = tap_metrics(&kubeconfig)
-        .args(["--pushgateway", &pgw.url, "--push-partial"])
-        .args(&four)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    let err = stderr(&out);
-    assert!(
-        err.contains(
-            "warning: context \"gone\": nothing was read, so its group job=\"tap-metrics\",cluster=\"gone\" is left as it is\n"
-        ) && err.contains("pushed 3 groups"),
-        "{err}"
-    );
-    assert_eq!(groups_of(&pgw), before);
+    for flags in [&[][..], &["--push-partial"][..]] {
+        let out = tap_metrics(&kubeconfig)
+            .args(["--pushgateway", &pgw.url])
+            .args(flags)
+            .args(&four)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "warning: context \"gone\": nothing was read, so its group job=\"tap-metrics\",cluster=\"gone\" is left as it is\n"
+            ) && err.contains("pushed 3 groups"),
+            "{flags:?}: {err}"
+        );
+        assert_eq!(groups_of(&pgw), before);
+    }
 
     let out = tap_metrics(&kubeconfig)
         .args(["--pushgateway", &pgw.url, "--delete"])
@@ -243,4 +239,87 @@ fn several_contexts_push_one_group_per_cluster() {
         stderr(&out)
     );
     assert!(pgw.groups().is_empty(), "{:?}", pgw.groups());
+}
+
+#[test]
+fn a_partial_cluster_keeps_its_group_while_the_others_are_pushed() {
+    let Some(pgw) = Pushgateway::start() else {
+        return;
+    };
+    let build = FakeApiServer::start(Options {
+        objects: objects(|_| true),
+        ..Options::default()
+    });
+    // The same cluster once workloads have become forbidden.
+    let build_forbidden = FakeApiServer::start(Options {
+        objects: objects(|_| true),
+        faults: vec![("workloads".into(), Fault::Forbidden)],
+        ..Options::default()
+    });
+    let run = FakeApiServer::start(Options {
+        objects: objects(|_| true),
+        ..Options::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = dir.path().join("healthy");
+    write_kubeconfig_multi(&healthy, &[("build", &build), ("run", &run)], "build");
+    let forbidden = dir.path().join("forbidden");
+    write_kubeconfig_multi(
+        &forbidden,
+        &[("build", &build_forbidden), ("run", &run)],
+        "build",
+    );
+    let push = |kubeconfig: &Path, extra: &[&str]| {
+        tap_metrics(kubeconfig)
+            .args(["--pushgateway", &pgw.url])
+            .args(extra)
+            .args(["--context", "build", "--context", "run"])
+            .output()
+            .unwrap()
+    };
+    let in_cluster = |ctx: &str| -> Series {
+        pgw.series("tap-metrics")
+            .into_iter()
+            .filter(|((_, l), _)| l.get("cluster").map(String::as_str) == Some(ctx))
+            .collect()
+    };
+    let out = push(&healthy, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let good_build = in_cluster("build");
+    assert!(has_family(&good_build, "cartographer_workload_info"));
+
+    // Workloads become forbidden on build: run is still pushed, build's last
+    // complete snapshot stays (push_time_seconds included, so it ages).
+    let run_time = |s: &Series| -> f64 {
+        s.iter()
+            .find(|((n, _), _)| n == "push_time_seconds")
+            .map(|(_, v)| *v)
+            .unwrap()
+    };
+    let run_before = run_time(&in_cluster("run"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = push(&forbidden, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "warning: context \"build\": some resources could not be read, so its group job=\"tap-metrics\",cluster=\"build\" is left as it is (--push-partial pushes the rest)\n"
+        ) && err.contains("pushed 1 group (job=\"tap-metrics\",cluster=\"run\")"),
+        "{err}"
+    );
+    assert_eq!(in_cluster("build"), good_build);
+    assert!(run_time(&in_cluster("run")) > run_before);
+
+    // --push-partial: build is pushed without its workloads.
+    let out = push(&forbidden, &["--push-partial"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: context \"build\": some resources could not be read; pushing the rest (--push-partial)\n")
+            && err.contains("pushed 2 groups"),
+        "{err}"
+    );
+    let now = in_cluster("build");
+    assert!(!has_family(&now, "cartographer_workload_info"));
+    assert!(has_family(&now, "kpack_build_status"));
 }

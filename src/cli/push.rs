@@ -51,7 +51,8 @@ pub struct PushArgs {
     #[arg(long, requires = "pushgateway")]
     pub delete: bool,
 
-    /// Push even when some resources could not be read (a PUT then drops their series).
+    /// Also push clusters of which some resources could not be read (a PUT then
+    /// drops their series); without it only clusters read in full are pushed.
     #[arg(long, requires = "pushgateway")]
     pub push_partial: bool,
 

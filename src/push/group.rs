@@ -8,6 +8,7 @@ use reqwest::Url;
 use crate::cli::{ClusterArgs, PushArgs};
 use crate::error::Error;
 use crate::model::MetricSet;
+use crate::source::cluster::Incomplete;
 use crate::ui::Ui;
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded.
@@ -35,8 +36,17 @@ pub(crate) struct Target {
 #[derive(Debug)]
 struct Split {
     groups: Vec<(Group, MetricSet)>,
-    /// Clusters left out of a partial push, with their groups.
-    unread: Vec<(String, Group)>,
+    /// Groups left as they are, each with its context and why.
+    held: Vec<(String, Group, Held)>,
+}
+
+/// Why a cluster's group is not pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Not one of its resources could be read.
+    NothingRead,
+    /// Some of its resources could not be read, and `--push-partial` is off.
+    Partial,
 }
 
 /// One group: its full grouping key and URL.
@@ -136,38 +146,61 @@ impl Target {
 
     /// The groups of a push, each with its part of the snapshot. With several
     /// contexts every context gets its group, even one without samples, so that
-    /// a PUT also clears a cluster whose objects are all gone.
+    /// a PUT also clears a cluster whose objects are all gone. `incomplete`
+    /// clusters are pushed only with `push_partial`, and never when nothing of
+    /// theirs was read: a PUT would remove what could not be read. Empty when
+    /// that holds back every group.
     pub fn split(
         &self,
         set: &MetricSet,
         cluster: &ClusterArgs,
-        partial: bool,
+        incomplete: &[Incomplete],
+        push_partial: bool,
         ui: &Ui,
     ) -> Result<Vec<(Group, MetricSet)>, Error> {
-        match self.clusters(cluster)? {
-            None => Ok(vec![(self.group(None), set.filter_parts(|_| true))]),
-            Some((label, names)) => {
-                let Split { groups, unread } = self.split_clusters(set, label, names, partial)?;
-                for (name, group) in unread {
-                    ui.warn(format!(
-                        "context {name:?}: nothing was read, so its group {} is left as it is",
-                        group.describe()
-                    ));
+        let Some((label, names)) = self.clusters(cluster)? else {
+            if incomplete.is_empty() {
+                return Ok(vec![(self.group(None), set.filter_parts(|_| true))]);
+            }
+            if !push_partial {
+                return Ok(Vec::new());
+            }
+            ui.warn("some resources could not be read; pushing the rest (--push-partial)");
+            return Ok(vec![(self.group(None), set.filter_parts(|_| true))]);
+        };
+        let Split { groups, held } =
+            self.split_clusters(set, label, names, incomplete, push_partial)?;
+        for (name, group, why) in held {
+            let group = group.describe();
+            ui.warn(match why {
+                Held::NothingRead => {
+                    format!("context {name:?}: nothing was read, so its group {group} is left as it is")
                 }
-                Ok(groups)
+                Held::Partial => format!(
+                    "context {name:?}: some resources could not be read, so its group {group} is left as it is (--push-partial pushes the rest)"
+                ),
+            });
+        }
+        for i in incomplete {
+            if push_partial && !i.nothing_read {
+                ui.warn(format!(
+                    "context {:?}: some resources could not be read; pushing the rest (--push-partial)",
+                    i.context
+                ));
             }
         }
+        Ok(groups)
     }
 
-    /// Splits `set` by cluster. In a partial run, a cluster that gave nothing
-    /// at all most likely could not be read: its group is left out (returned
-    /// apart) rather than emptied.
+    /// Splits `set` by cluster, holding back the groups of `incomplete`
+    /// clusters (see [`Target::split`]).
     fn split_clusters(
         &self,
         set: &MetricSet,
         label: &str,
         mut names: Vec<String>,
-        partial: bool,
+        incomplete: &[Incomplete],
+        push_partial: bool,
     ) -> Result<Split, Error> {
         for part in set.families.iter().flat_map(|f| &f.parts) {
             match &part.cluster {
@@ -182,21 +215,28 @@ impl Target {
             }
         }
         let mut groups = Vec::new();
-        let mut unread = Vec::new();
+        let mut held = Vec::new();
         for name in names {
-            let mut part = set.filter_parts(|p| p.cluster.as_deref() == Some(name.as_str()));
             let group = self.group(Some(&name));
-            if partial && part.families.is_empty() {
-                unread.push((name, group));
+            let why = incomplete.iter().find(|i| i.context == name).and_then(|i| {
+                match (i.nothing_read, push_partial) {
+                    (true, _) => Some(Held::NothingRead),
+                    (false, false) => Some(Held::Partial),
+                    (false, true) => None,
+                }
+            });
+            if let Some(why) = why {
+                held.push((name, group, why));
                 continue;
             }
+            let mut part = set.filter_parts(|p| p.cluster.as_deref() == Some(name.as_str()));
             // The Pushgateway adds the grouping key's labels to every sample.
             for p in part.families.iter_mut().flat_map(|f| &mut f.parts) {
                 p.extra_labels.retain(|(k, _)| k != label);
             }
             groups.push((group, part));
         }
-        Ok(Split { groups, unread })
+        Ok(Split { groups, held })
     }
 
     /// The groups `--delete` removes.
@@ -366,10 +406,10 @@ mod tests {
         let t = Target::new(&push_args("http://pgw", "j", &["k=v"]), &multi).unwrap();
         let names = vec!["a".to_string(), "b".to_string(), "empty".to_string()];
         let three = set(vec![part(Some("a")), part(Some("b")), part(Some("extra"))]);
-        let Split { groups, unread } = t
-            .split_clusters(&three, "cluster", names.clone(), false)
+        let Split { groups, held } = t
+            .split_clusters(&three, "cluster", names.clone(), &[], false)
             .unwrap();
-        assert!(unread.is_empty());
+        assert!(held.is_empty());
         let urls: Vec<&str> = groups.iter().map(|(g, _)| g.url.as_str()).collect();
         assert_eq!(
             urls,
@@ -387,15 +427,45 @@ mod tests {
             let body = super::super::body::build(s, &g.key).unwrap();
             assert_eq!(body.checked.samples, s.sample_count());
         }
-        // Partial: the cluster that gave nothing keeps its group untouched.
-        let Split { groups, unread } = t
-            .split_clusters(&three, "cluster", names.clone(), true)
+        // Partial: a cluster that gave nothing keeps its group untouched; one
+        // that gave some is pushed only with --push-partial.
+        let incomplete = [
+            Incomplete {
+                context: "empty".into(),
+                nothing_read: true,
+            },
+            Incomplete {
+                context: "b".into(),
+                nothing_read: false,
+            },
+        ];
+        let pushed = |split: &Split| -> Vec<String> {
+            split.groups.iter().map(|(g, _)| g.describe()).collect()
+        };
+        let split = t
+            .split_clusters(&three, "cluster", names.clone(), &incomplete, false)
             .unwrap();
-        assert_eq!(groups.len(), 3);
-        assert_eq!(unread.len(), 1);
-        assert_eq!(unread[0].0, "empty");
+        assert_eq!(
+            pushed(&split),
+            [
+                "job=\"j\",k=\"v\",cluster=\"a\"",
+                "job=\"j\",k=\"v\",cluster=\"extra\""
+            ]
+        );
+        let held: Vec<(&str, Held)> = split
+            .held
+            .iter()
+            .map(|(n, _, w)| (n.as_str(), *w))
+            .collect();
+        assert_eq!(held, [("b", Held::Partial), ("empty", Held::NothingRead)]);
+        let split = t
+            .split_clusters(&three, "cluster", names.clone(), &incomplete, true)
+            .unwrap();
+        assert_eq!(pushed(&split).len(), 3);
+        assert_eq!(split.held.len(), 1);
+        assert_eq!(split.held[0].2, Held::NothingRead);
         let err = t
-            .split_clusters(&set(vec![part(None)]), "cluster", names, false)
+            .split_clusters(&set(vec![part(None)]), "cluster", names, &[], false)
             .unwrap_err();
         assert!(err.message.contains("nothing was pushed"), "{err}");
     }

@@ -19,6 +19,7 @@ use crate::cli::push::PushMode;
 use crate::cli::{ClusterArgs, PushArgs};
 use crate::error::{Error, ExitKind};
 use crate::model::MetricSet;
+use crate::source::cluster::Incomplete;
 use crate::ui::Ui;
 
 use group::{Group, Target};
@@ -96,36 +97,40 @@ fn human_bytes(n: usize) -> String {
 }
 
 /// Pushes `set`: one group, or one per cluster with several contexts.
-/// `partial`: some resources could not be read; then nothing is pushed
-/// without `--push-partial`, since a PUT would drop their series.
+/// `incomplete`: clusters with resources that could not be read; their
+/// groups are pushed only with `--push-partial`, since a PUT would drop the
+/// series of what was not read. Fails (partial) when that leaves nothing.
 pub fn push(
     set: &MetricSet,
     args: &PushArgs,
     cluster: &ClusterArgs,
-    partial: bool,
+    incomplete: &[Incomplete],
     ui: &Ui,
 ) -> Result<PushSummary, Error> {
     let started = Instant::now();
     let target = Target::new(args, cluster)?;
     let transport = Transport::new(args, &target.base)?;
-    if partial {
-        if !args.push_partial {
-            return Err(Error::new(
-                ExitKind::Partial,
-                format!(
-                    "some resources could not be read, so nothing was pushed to {}: a push would remove their series; fix the access or pass --push-partial",
-                    target.base
-                ),
-            ));
-        }
-        ui.warn("some resources could not be read; pushing the rest (--push-partial)");
+    let groups = target.split(set, cluster, incomplete, args.push_partial, ui)?;
+    if groups.is_empty() {
+        let hint = if args.push_partial {
+            "fix the access"
+        } else {
+            "fix the access or pass --push-partial"
+        };
+        return Err(Error::new(
+            ExitKind::Partial,
+            format!(
+                "some resources could not be read, so nothing was pushed to {}: a push would remove their series; {hint}",
+                target.base
+            ),
+        ));
     }
     let method = match args.push_mode {
         PushMode::Put => Method::PUT,
         PushMode::Add => Method::POST,
     };
     let mut planned = Vec::new();
-    for (group, part) in target.split(set, cluster, partial, ui)? {
+    for (group, part) in groups {
         let body = body::build(&part, &group.key).map_err(|e| {
             Error::failure(format!(
                 "cannot push group {}: {e}; nothing was pushed",

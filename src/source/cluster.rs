@@ -32,8 +32,18 @@ use list::ListOptions;
 pub struct Collected {
     /// The config resources with the objects read of each.
     pub resources: Vec<ResourceSummary>,
-    /// Some resources could not be read.
-    pub partial: bool,
+    /// The clusters that could not be read completely, in run order; empty
+    /// when the result is complete.
+    pub incomplete: Vec<Incomplete>,
+}
+
+/// A cluster with resources that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Its context name: the value of its cluster label.
+    pub context: String,
+    /// Not one resource could be listed (unreachable, or every list failed).
+    pub nothing_read: bool,
 }
 
 /// A list task is done with a resource: (cluster position, resource, its
@@ -149,10 +159,20 @@ pub fn collect(
             ui.warn(format!("{at}{msg}"));
             last_failure = msg;
             unreachable += 1;
+            collected.incomplete.push(Incomplete {
+                context: o.name,
+                nothing_read: true,
+            });
             continue;
         }
         for w in &o.warnings {
             ui.warn(format!("{at}{w}"));
+        }
+        if o.unreadable > 0 {
+            collected.incomplete.push(Incomplete {
+                context: o.name,
+                nothing_read: o.read == 0,
+            });
         }
         read += o.read;
         unreadable += o.unreadable;
@@ -168,8 +188,7 @@ pub fn collect(
             "nothing could be read: all {unreadable} resources failed (see the warnings above)"
         )));
     }
-    if unreadable > 0 || unreachable > 0 {
-        collected.partial = true;
+    if !collected.incomplete.is_empty() {
         let mut what = Vec::new();
         if unreadable > 0 {
             what.push(format!(

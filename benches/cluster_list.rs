@@ -5,7 +5,10 @@
 //! - `kubectl-tap_metrics -o openmetrics` (this build, release profile),
 //! - `kubectl get <the 21 resources> -A -o json` (kubectl from PATH or /usr/bin),
 //! - the raw page fetch alone: the same list requests (limit 500, 8 at once,
-//!   HTTP/1.1 over TLS), bodies read and dropped; this binary run as `raw-fetch`.
+//!   HTTP/1.1 over TLS), bodies read and dropped; this binary run as `raw-fetch`;
+//! - the same fetch with every body parsed by serde_json, once skimmed
+//!   (`IgnoredAny`: every byte checked, nothing built), once into a
+//!   `serde_json::Value`: what a client that reads the objects pays at least.
 //!
 //! Run: `cargo bench --bench cluster_list [-- SIZE...]` (default 1000 10000 50000).
 //! `cargo bench --bench cluster_list -- serve N [MS]` only serves N objects
@@ -110,8 +113,14 @@ fn table(sizes: &[usize], templates: &[Vec<Value>], kubectl: &Path, pace: Option
             .arg("--cache-dir")
             .arg(dir.path().join("cache"))
             .args(["get", &resources.join(","), "-A", "-o", "json"]);
-        let mut raw = Command::new(std::env::current_exe().unwrap());
-        raw.arg("raw-fetch").arg(&srv.url).arg(&ca).args(&paths);
+        let fetch = |parse: &str| {
+            let mut c = Command::new(std::env::current_exe().unwrap());
+            c.args(["raw-fetch", parse])
+                .arg(&srv.url)
+                .arg(&ca)
+                .args(&paths);
+            c
+        };
         let runs = if n > 20_000 { 3 } else { 5 };
         let rows = [
             (
@@ -122,7 +131,18 @@ fn table(sizes: &[usize], templates: &[Vec<Value>], kubectl: &Path, pace: Option
                 "kubectl get (21 resources) -A -o json",
                 measure(&mut theirs, dir.path(), runs),
             ),
-            ("raw page fetch", measure(&mut raw, dir.path(), runs)),
+            (
+                "raw page fetch",
+                measure(&mut fetch("drop"), dir.path(), runs),
+            ),
+            (
+                "raw page fetch + JSON skim",
+                measure(&mut fetch("skim"), dir.path(), runs),
+            ),
+            (
+                "raw page fetch + JSON to Value",
+                measure(&mut fetch("value"), dir.path(), runs),
+            ),
         ];
         for (what, m) in &rows {
             println!(
@@ -132,14 +152,16 @@ fn table(sizes: &[usize], templates: &[Vec<Value>], kubectl: &Path, pace: Option
                 m.rss_kib as f64 / 1024.0
             );
         }
-        summary.push((n, rows[0].1, rows[1].1, rows[2].1));
+        summary.push((n, rows[0].1, rows[1].1, rows[2].1, rows[3].1));
     }
     println!();
-    for (n, ours, kubectl, raw) in &summary {
+    for (n, ours, kubectl, raw, skim) in &summary {
+        let wall = |m: &Measured| m.wall.as_secs_f64();
         println!(
-            "- {n} objects: wall {:.2}x the raw fetch (target <= 1.2), {:.2}x kubectl (target <= 0.5)",
-            ours.wall.as_secs_f64() / raw.wall.as_secs_f64(),
-            ours.wall.as_secs_f64() / kubectl.wall.as_secs_f64()
+            "- {n} objects: wall {:.2}x the raw fetch (target <= 1.2; the skim alone is {:.2}x), {:.2}x kubectl (target <= 0.5)",
+            wall(ours) / wall(raw),
+            wall(skim) / wall(raw),
+            wall(ours) / wall(kubectl)
         );
     }
     let rss = |n: usize| {
@@ -292,11 +314,22 @@ fn objects(templates: &[Vec<Value>], n: usize) -> Vec<Value> {
         .collect()
 }
 
-/// `raw-fetch URL CA PATH...`: every page of every path, `CONCURRENCY` paths
-/// at once, bodies dropped. The continue token is found by a byte search
-/// (list metadata comes last in these bodies), the least any client can do.
+/// `raw-fetch drop|skim|value URL CA PATH...`: every page of every path,
+/// `CONCURRENCY` paths at once. `drop`: bodies dropped, the continue token
+/// found by a byte search (list metadata comes last in these bodies), the
+/// least any client can do. `skim` and `value` also parse each body.
 fn raw_fetch(args: &[String]) {
-    let (url, ca, paths) = (&args[0], &args[1], &args[2..]);
+    let (parse, url, ca, paths) = (&args[0], &args[1], &args[2], &args[3..]);
+    let parse: fn(&[u8]) = match parse.as_str() {
+        "drop" => |_: &[u8]| {},
+        "skim" => |b: &[u8]| {
+            serde_json::from_slice::<serde::de::IgnoredAny>(b).unwrap();
+        },
+        "value" => |b: &[u8]| {
+            std::hint::black_box(serde_json::from_slice::<Value>(b).unwrap());
+        },
+        other => panic!("raw-fetch: {other:?} is not drop, skim or value"),
+    };
     let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -328,6 +361,7 @@ fn raw_fetch(args: &[String]) {
                         let r = client.get(&page).bearer_auth("bench").send().await.unwrap();
                         assert!(r.status().is_success(), "{page}: {}", r.status());
                         let body = r.bytes().await.unwrap();
+                        parse(&body);
                         next = continue_token(&body);
                         if next.is_none() {
                             break;

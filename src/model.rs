@@ -128,9 +128,10 @@ pub fn go_float(v: f64) -> String {
 
 /// Samples in order, spilled to an unnamed temporary file past [`Spool::MEMORY_LIMIT`].
 ///
-/// A sample is one record: its byte length, the label count, each name and
-/// value with its length, then the value; all little-endian, so that a record
-/// is read back into one buffer and its labels borrowed from it.
+/// A sample is one record: its byte length, the label count, the byte length
+/// of each name and value, the value, then the names and values one after the
+/// other; numbers little-endian. A record is read back into one buffer, its
+/// text checked as UTF-8 once, and its labels borrowed from it.
 #[derive(Debug, Default)]
 pub struct Spool {
     buf: Vec<u8>,
@@ -157,10 +158,14 @@ impl Spool {
             if !self.label_names.contains(name) {
                 self.label_names.insert(name.to_string());
             }
-            put_str(&mut self.buf, name);
-            put_str(&mut self.buf, val.as_ref());
+            put_u32(&mut self.buf, name.len());
+            put_u32(&mut self.buf, val.as_ref().len());
         }
         self.buf.extend_from_slice(&value.to_le_bytes());
+        for (name, val) in labels {
+            self.buf.extend_from_slice(name.as_ref().as_bytes());
+            self.buf.extend_from_slice(val.as_ref().as_bytes());
+        }
         let len = self.buf.len() - start - 4;
         self.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
         self.count += 1;
@@ -228,21 +233,18 @@ fn put_u32(buf: &mut Vec<u8>, n: usize) {
     buf.extend_from_slice(&(n as u32).to_le_bytes());
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &str) {
-    put_u32(buf, s.len());
-    buf.extend_from_slice(s.as_bytes());
-}
-
 fn take_u32(b: &[u8]) -> Option<(usize, &[u8])> {
     let (n, rest) = b.split_first_chunk::<4>()?;
     Some((u32::from_le_bytes(*n) as usize, rest))
 }
 
-fn take_str<'r>(rest: &mut &'r [u8]) -> io::Result<&'r str> {
-    let (len, tail) = take_u32(rest).ok_or_else(corrupt)?;
-    let (s, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
-    *rest = tail;
-    std::str::from_utf8(s).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+/// The next string of a record's `text`, whose length is the next of `lens`.
+fn take_text<'t>(lens: &mut &[u8], text: &'t str, at: &mut usize) -> io::Result<&'t str> {
+    let (len, tail) = take_u32(lens).ok_or_else(corrupt)?;
+    *lens = tail;
+    let s = text.get(*at..*at + len).ok_or_else(corrupt)?;
+    *at += len;
+    Ok(s)
 }
 
 fn corrupt() -> io::Error {
@@ -257,13 +259,21 @@ fn with_record<'s>(
     f: &mut impl FnMut(Sample<'_>) -> io::Result<()>,
 ) -> io::Result<Vec<(&'s str, &'s str)>> {
     let mut labels = recycle(spare);
-    let (count, mut rest) = take_u32(record).ok_or_else(corrupt)?;
+    let (count, rest) = take_u32(record).ok_or_else(corrupt)?;
+    let (mut lens, rest) = rest
+        .split_at_checked(count.saturating_mul(8))
+        .ok_or_else(corrupt)?;
+    let (value, text) = rest.split_first_chunk::<8>().ok_or_else(corrupt)?;
+    // One check for the whole text: per-string checks cost more than the rest
+    // of reading a sample.
+    let text =
+        std::str::from_utf8(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut at = 0;
     for _ in 0..count {
-        let name = take_str(&mut rest)?;
-        let value = take_str(&mut rest)?;
+        let name = take_text(&mut lens, text, &mut at)?;
+        let value = take_text(&mut lens, text, &mut at)?;
         labels.push((name, value));
     }
-    let value = rest.first_chunk::<8>().ok_or_else(corrupt)?;
     f(Sample {
         labels: &labels,
         value: f64::from_le_bytes(*value),
@@ -502,5 +512,39 @@ mod tests {
             s.label_names().iter().cloned().collect::<Vec<_>>(),
             ["a", "i"]
         );
+    }
+
+    #[test]
+    fn spool_gives_back_any_text_exactly() {
+        let samples: &[&[(&str, &str)]] = &[
+            &[],
+            &[("", "")],
+            &[("a", ""), ("b", "ü日本\u{0}\n\"")],
+            &[("é", "x"), ("z", "🦀")],
+        ];
+        let mut s = Spool::default();
+        for (i, labels) in samples.iter().enumerate() {
+            s.push(labels, -(i as f64)).unwrap();
+        }
+        let mut back = Vec::new();
+        s.for_each(|sample| {
+            let labels: Vec<(String, String)> = sample
+                .labels
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            back.push((labels, sample.value));
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<(Vec<(String, String)>, f64)> = samples
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let l = l.iter().map(|(n, v)| (n.to_string(), v.to_string()));
+                (l.collect(), -(i as f64))
+            })
+            .collect();
+        assert_eq!(back, want);
     }
 }

@@ -409,6 +409,190 @@ fn an_expired_continue_token_restarts_the_list_once() {
     assert!(reqs[2..].iter().all(|r| r.status == 200));
 }
 
+/// The samples of `full` but those of `kinds`: what a run that could not
+/// read those kinds still produces.
+fn samples_without<'a>(full: &'a str, kinds: &[&str]) -> Vec<&'a str> {
+    samples(full)
+        .into_iter()
+        .filter(|l| {
+            !kinds
+                .iter()
+                .any(|k| l.contains(&format!("customresource_kind=\"{k}\"")))
+        })
+        .collect()
+}
+
+/// stderr is plain one-line `warning:`/`error:` messages: no panic, no
+/// backtrace, no Rust debug dump of an error.
+fn assert_plain_lines(run: &Run) {
+    assert_ne!(run.code, 101, "panicked:\n{}", run.stderr);
+    for line in run.stderr.lines() {
+        assert!(
+            line.starts_with("warning: ") || line.starts_with("error: "),
+            "not a message line: {line:?}\nstderr:\n{}",
+            run.stderr
+        );
+        for dump in [
+            "panicked",
+            "backtrace",
+            "Error {",
+            "Custom {",
+            "kind: ",
+            "Some(",
+            "Os {",
+            "\\n",
+        ] {
+            assert!(!line.contains(dump), "{dump:?} in {line:?}");
+        }
+    }
+}
+
+#[test]
+fn an_html_answer_to_a_list_names_the_resource_and_its_url() {
+    // A proxy in front of the API server answering with its login page.
+    let c = Cluster::start(vec![("workloads", Fault::NotJson)]);
+    let full = Cluster::start(vec![]).run(&["-o", "openmetrics"]).ok();
+    let run = c.run(&["-o", "openmetrics"]);
+    assert_plain_lines(&run);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(
+        warnings(&run.stderr),
+        format!(
+            "warning: cannot list workloads.carto.run in all namespaces: {}{WORKLOADS}?limit=500 answered text/html, not JSON (a proxy in front of the API server?)\n\
+             warning: partial result: 1 of 21 resources could not be read (exit code 5)\n",
+            c.srv.url
+        )
+    );
+    assert_eq!(samples(&run.stdout), samples_without(&full, &["Workload"]));
+    assert!(run.stdout.ends_with("# EOF\n"));
+    // Not a passing fault: asked once.
+    assert_eq!(c.list_requests(WORKLOADS).len(), 1);
+}
+
+#[test]
+fn lists_whose_items_are_not_objects_are_refused_whole() {
+    let c = Cluster::start(vec![
+        (
+            "workloads",
+            Fault::BadItems(json!({ "a": { "kind": "Workload" } })),
+        ),
+        ("builds", Fault::BadItems(json!("none"))),
+        // Objects before the bad item are not kept either.
+        (
+            "taskruns",
+            Fault::BadItems(
+                json!([{ "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": { "name": "a", "namespace": "dev" } }, 7]),
+            ),
+        ),
+    ]);
+    let full = Cluster::start(vec![]).run(&["-o", "openmetrics"]).ok();
+    let run = c.run(&["-o", "openmetrics"]);
+    assert_plain_lines(&run);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let stderr = warnings(&run.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", run.stderr);
+    let url = &c.srv.url;
+    // In config order.
+    let expected = [
+        format!(
+            "warning: cannot list workloads.carto.run in all namespaces: {url}{WORKLOADS}?limit=500 answered an invalid list: invalid type: map, expected a list of objects at line 1 column "
+        ),
+        format!(
+            "warning: cannot list taskruns.tekton.dev in all namespaces: {url}/apis/tekton.dev/v1/taskruns?limit=500 answered an invalid list: items[1] is a number, not an object at line 1 column "
+        ),
+        format!(
+            "warning: cannot list builds.kpack.io in all namespaces: {url}/apis/kpack.io/v1alpha2/builds?limit=500 answered an invalid list: invalid type: string \"none\", expected a list of objects at line 1 column "
+        ),
+    ];
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(line.starts_with(want), "{line}");
+        let column = &line[want.len()..];
+        assert!(column.parse::<u32>().is_ok(), "{line}");
+    }
+    assert_eq!(
+        lines[3],
+        "warning: partial result: 3 of 21 resources could not be read (exit code 5)"
+    );
+    assert_eq!(
+        samples(&run.stdout),
+        samples_without(&full, &["Workload", "Build", "TaskRun"])
+    );
+}
+
+#[test]
+fn a_list_cut_short_is_asked_again() {
+    let c = Cluster::start(vec![("workloads", Fault::CutShort { times: 2 })]);
+    let full = Cluster::start(vec![]).run(&["-o", "openmetrics"]).ok();
+    let run = c.run(&["-o", "openmetrics"]);
+    assert_eq!(warnings(&run.stderr), "");
+    assert_eq!(run.ok(), full, "nothing lost or counted twice");
+    assert_eq!(c.list_requests(WORKLOADS).len(), 3);
+}
+
+#[test]
+fn a_list_always_cut_short_gives_up_after_bounded_attempts() {
+    let c = Cluster::start(vec![("workloads", Fault::CutShort { times: 100 })]);
+    let full = Cluster::start(vec![]).run(&["-o", "openmetrics"]).ok();
+    let started = Instant::now();
+    let run = c.run(&["-o", "openmetrics"]);
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_plain_lines(&run);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let stderr = warnings(&run.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    let head = format!(
+        "warning: cannot list workloads.carto.run in all namespaces: the answer from {}{WORKLOADS}?limit=500 was cut short: ",
+        c.srv.url
+    );
+    assert!(lines[0].starts_with(&head), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(" (gave up after 6 attempts)"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        "warning: partial result: 1 of 21 resources could not be read (exit code 5)"
+    );
+    assert_eq!(samples(&run.stdout), samples_without(&full, &["Workload"]));
+    assert_eq!(c.list_requests(WORKLOADS).len(), 6);
+}
+
+#[test]
+fn malformed_answers_everywhere_are_a_failure() {
+    // Nothing readable, whatever the reason: exit 1, as when all are forbidden.
+    let faults = tap_crds()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = match i % 3 {
+                0 => Fault::NotJson,
+                1 => Fault::BadItems(json!(42)),
+                _ => Fault::CutShort { times: 100 },
+            };
+            (c.name(), f)
+        })
+        .collect();
+    let c = Cluster::with(Options {
+        objects: tap_objects(),
+        faults,
+        ..Options::default()
+    });
+    let run = c.run(&["-o", "openmetrics", "--chunk-size", "0"]);
+    assert_plain_lines(&run);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr.ends_with(
+            "error: nothing could be read: all 21 resources failed (see the warnings above)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn selector_and_namespace_go_to_the_server() {
     let c = Cluster::start(vec![]);

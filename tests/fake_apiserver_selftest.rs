@@ -763,6 +763,88 @@ fn fault_slow() {
 }
 
 #[test]
+fn fault_not_json() {
+    let srv = start(Options {
+        faults: vec![("workloads".into(), Fault::NotJson)],
+        ..Options::default()
+    });
+    let h = Http::new(&srv);
+    let g = h.get(WL);
+    assert_eq!(g.status, 200);
+    assert_eq!(g.headers["content-type"], "text/html; charset=utf-8");
+    assert!(g.body.starts_with(b"<!DOCTYPE html>"));
+    assert!(serde_json::from_slice::<Value>(&g.body).is_err());
+    // Only lists: other resources and discovery are unaffected.
+    h.ok(CIC);
+    h.ok("/apis/carto.run/v1alpha1");
+}
+
+#[test]
+fn fault_bad_items() {
+    for items in [json!({ "a": 1 }), json!("x"), json!([1, "a"])] {
+        let srv = start(Options {
+            faults: vec![("workloads".into(), Fault::BadItems(items.clone()))],
+            ..Options::default()
+        });
+        let list = Http::new(&srv).ok(WL);
+        assert_eq!(list["items"], items);
+        assert_eq!(list["kind"], "WorkloadList");
+        assert_eq!(list["apiVersion"], "carto.run/v1alpha1");
+        assert!(list["metadata"]["resourceVersion"].is_string());
+        assert_eq!(names(&Http::new(&srv).ok(CIC)), ["mysql", "postgres"]);
+    }
+}
+
+#[test]
+fn fault_cut_short_then_success() {
+    let srv = start(Options {
+        faults: vec![("workloads".into(), Fault::CutShort { times: 2 })],
+        ..Options::default()
+    });
+    let whole = Http::new(&srv).ok(CIC);
+    assert_eq!(names(&whole).len(), 2);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ca = reqwest::Certificate::from_pem(srv.ca_pem.as_bytes()).unwrap();
+    // Over HTTP/1.1 the connection closes before the announced length; over
+    // HTTP/2 the stream is reset. Either way the headers and part of the body came.
+    for http1 in [true, false] {
+        let mut b = reqwest::Client::builder()
+            .no_proxy()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca.clone());
+        if http1 {
+            b = b.http1_only();
+        }
+        let client = b.build().unwrap();
+        rt.block_on(async {
+            let mut r = client.get(format!("{}{WL}", srv.url)).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let announced: usize = r.headers()["content-length"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let mut got = 0;
+            let err = loop {
+                match r.chunk().await {
+                    Ok(Some(c)) => got += c.len(),
+                    Ok(None) => panic!("the whole body came (http1: {http1})"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(err.is_body() || err.is_decode(), "{err:?}");
+            assert!(got > 0 && got < announced, "{got} of {announced}");
+        });
+    }
+    // Then whole again.
+    assert_eq!(names(&Http::new(&srv).ok(WL)).len(), 6);
+}
+
+#[test]
 fn tls_is_verified_with_the_generated_ca_and_speaks_h2() {
     let srv = start(Options::default());
     assert!(srv.url.starts_with("https://127.0.0.1:"));

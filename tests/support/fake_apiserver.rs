@@ -214,6 +214,16 @@ pub enum Fault {
     ServerError { times: u32 },
     /// Every list waits this long before answering.
     Slow(Duration),
+    /// Every list answers 200 with `Content-Type: text/html` and an HTML page, as a
+    /// misconfigured proxy or login portal in front of the API server does.
+    NotJson,
+    /// The first `times` lists announce their full `Content-Length`, send half the body and
+    /// drop the connection (HTTP/1.1) or reset the stream (HTTP/2), as a proxy or a server
+    /// that dies mid-answer does; later ones succeed.
+    CutShort { times: u32 },
+    /// Every list is a 200 JSON list whose `items` is this value instead of an array of
+    /// objects: `json!({})`, `json!("x")`, or an array of non-objects like `json!([1, "a"])`.
+    BadItems(Value),
 }
 
 /// How to start a `FakeApiServer`.
@@ -561,7 +571,10 @@ fn serve(
 
 type Resp = Response<Full<Bytes>>;
 
-async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Result<Resp, Infallible> {
+async fn handle(
+    state: Arc<State>,
+    req: hyper::Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let header = |name| {
         req.headers()
             .get(name)
@@ -619,7 +632,83 @@ async fn handle(state: Arc<State>, req: hyper::Request<Incoming>) -> Result<Resp
     if let Some((_, e)) = log.iter_mut().rev().find(|(i, _)| *i == id) {
         e.status = resp.status().as_u16();
     }
-    Ok(resp)
+    Ok(cut_short(resp))
+}
+
+/// Marks a response to be cut short half-way through its body (`Fault::CutShort`).
+#[derive(Clone, Copy)]
+struct CutShort;
+
+/// A response body: whole, or cut short.
+enum Body {
+    Whole(Full<Bytes>),
+    /// The first half is sent; after a pause that lets it reach the client, an error makes
+    /// hyper drop the connection (HTTP/1.1) or reset the stream (HTTP/2).
+    Cut {
+        head: Option<Bytes>,
+        pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+    },
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        use std::task::Poll;
+        match self.get_mut() {
+            Body::Whole(full) => hyper::body::Body::poll_frame(std::pin::Pin::new(full), cx)
+                .map_err(|never| match never {}),
+            Body::Cut { head, pause } => {
+                if let Some(head) = head.take() {
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(head))));
+                }
+                std::task::ready!(std::future::Future::poll(pause.as_mut(), cx));
+                Poll::Ready(Some(Err(std::io::Error::other(
+                    "fake apiserver: answer cut short",
+                ))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Whole(full) => hyper::body::Body::is_end_stream(full),
+            Body::Cut { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Whole(full) => hyper::body::Body::size_hint(full),
+            Body::Cut { .. } => hyper::body::SizeHint::default(),
+        }
+    }
+}
+
+/// The response as sent: whole, or, when marked `CutShort`, announcing its full length and
+/// sending half of it.
+fn cut_short(resp: Resp) -> Response<Body> {
+    use http_body_util::BodyExt as _;
+    let (mut parts, full) = resp.into_parts();
+    if parts.extensions.remove::<CutShort>().is_none() {
+        return Response::from_parts(parts, Body::Whole(full));
+    }
+    let bytes = futures_now(full.collect())
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    parts.headers.insert(
+        hyper::header::CONTENT_LENGTH,
+        HeaderValue::from(bytes.len()),
+    );
+    let body = Body::Cut {
+        head: Some(bytes.slice(..bytes.len() / 2)),
+        pause: Box::pin(tokio::time::sleep(Duration::from_millis(50))),
+    };
+    Response::from_parts(parts, body)
 }
 
 fn bearer(h: &str) -> Option<&str> {
@@ -880,7 +969,9 @@ impl State {
                 key: k.clone(),
                 fault: f.clone(),
                 remaining: AtomicU32::new(match f {
-                    Fault::TooManyRequests { times, .. } | Fault::ServerError { times } => *times,
+                    Fault::TooManyRequests { times, .. }
+                    | Fault::ServerError { times }
+                    | Fault::CutShort { times } => *times,
                     _ => 0,
                 }),
                 fired: AtomicBool::new(false),
@@ -1515,10 +1606,40 @@ async fn resource_request(state: &State, req: &Request, g: &str, v: &str, rest: 
                     Some(json!({ "causes": [{ "message": "fake apiserver injected failure" }] })),
                 );
             }
+            Fault::NotJson => return html_page(),
+            Fault::BadItems(ref items) => return bad_items_list(state, r, v, items),
+            Fault::CutShort { .. } if take_one(&f.remaining) => {
+                let mut resp = list_objects(state, ri, r, v, namespace, &params, &faults);
+                resp.extensions_mut().insert(CutShort);
+                return resp;
+            }
             _ => {}
         }
     }
     list_objects(state, ri, r, v, namespace, &params, &faults)
+}
+
+/// What a proxy in front of the API server answers when it wants a login (`Fault::NotJson`).
+fn html_page() -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from_static(
+        b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><form action=\"/login\"></form></body></html>\n",
+    )));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// A list shaped like `list_objects`' but with `items` replaced (`Fault::BadItems`).
+fn bad_items_list(state: &State, r: &Resource, v: &str, items: &Value) -> Resp {
+    let body = format!(
+        r#"{{"apiVersion":{},"items":{items},"kind":"{}List","metadata":{{"resourceVersion":"{}"}}}}"#,
+        Value::from(r.group_version(v)),
+        r.kind,
+        state.rv
+    );
+    json_response(200, body)
 }
 
 fn take_one(n: &AtomicU32) -> bool {

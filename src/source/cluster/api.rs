@@ -91,6 +91,8 @@ struct StatusDetails {
 struct Attempt {
     failure: Failure,
     retry_after: Option<Duration>,
+    /// The answer broke off mid-body: worth asking again, like a 5xx.
+    cut_short: bool,
 }
 
 impl Api {
@@ -106,8 +108,10 @@ impl Api {
     }
 
     /// GETs `uri` (a path and query under the server URL) and returns the body
-    /// of a 2xx answer. 429 and 5xx answers are retried with exponential
-    /// backoff, honouring Retry-After, at most [`MAX_RETRIES`] times.
+    /// of a 2xx answer. 429 and 5xx answers, and answers cut short, are retried
+    /// with exponential backoff, honouring Retry-After, at most [`MAX_RETRIES`]
+    /// times. (A GET is safe to repeat; a connection that cannot be made is not
+    /// retried, so an unreachable server is reported at once.)
     pub async fn get(&self, uri: &str) -> Result<Vec<u8>, Failure> {
         let mut attempts = 0;
         loop {
@@ -116,7 +120,8 @@ impl Api {
                 Ok(body) => return Ok(body),
                 Err(a) => a,
             };
-            let retryable = matches!(a.failure.code(), Some(429 | 500 | 502 | 503 | 504));
+            let retryable =
+                a.cut_short || matches!(a.failure.code(), Some(429 | 500 | 502 | 503 | 504));
             if !retryable || attempts > MAX_RETRIES {
                 return Err(match a.failure {
                     Failure::Status {
@@ -130,6 +135,9 @@ impl Api {
                         message,
                         attempts,
                     },
+                    Failure::Transport(m) if attempts > 1 => {
+                        Failure::Transport(format!("{m} (gave up after {attempts} attempts)"))
+                    }
                     t => t,
                 });
             }
@@ -151,36 +159,66 @@ impl Api {
         let transport = |msg: String| Attempt {
             failure: Failure::Transport(msg),
             retry_after: None,
+            cut_short: false,
         };
         let req = http::Request::get(uri)
             .header(http::header::ACCEPT, "application/json")
             .body(Body::empty())
             .map_err(|e| transport(format!("invalid request {uri}: {e}")))?;
         let exchange = async {
-            let res = self.client.send(req).await?;
+            let res = self
+                .client
+                .send(req)
+                .await
+                .map_err(|e| transport(format!("cannot reach {}: {}", self.url, reason(&e))))?;
             let status = res.status();
-            let retry_after = res
-                .headers()
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let body = res.into_body().collect_bytes().await?;
-            Ok::<_, kube::Error>((status, retry_after, body))
+            let (retry_after, media) = {
+                let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok());
+                let retry_after = header(http::header::RETRY_AFTER)
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let media = header(http::header::CONTENT_TYPE)
+                    .map(|v| {
+                        v.split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase()
+                    })
+                    .filter(|m| !m.is_empty());
+                (retry_after, media)
+            };
+            // The server was reached and answered: a body that breaks off is
+            // not "cannot reach", and names what was being read.
+            let body = res.into_body().collect_bytes().await.map_err(|e| Attempt {
+                cut_short: true,
+                ..transport(format!(
+                    "the answer from {}{uri} was cut short: {}",
+                    self.url,
+                    cut_reason(&e)
+                ))
+            })?;
+            Ok::<_, Attempt>((status, retry_after, media, body))
         };
-        let answer = match self.timeout {
+        let (status, retry_after, media, body) = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, exchange).await.map_err(|_| {
                 transport(format!(
                     "no answer from {} within {} (--request-timeout)",
                     self.url,
                     humantime(limit)
                 ))
-            })?,
-            None => exchange.await,
+            })??,
+            None => exchange.await?,
         };
-        let (status, retry_after, body) =
-            answer.map_err(|e| transport(format!("cannot reach {}: {}", self.url, reason(&e))))?;
         if status.is_success() {
+            // An HTML page (a proxy's login or error page) is no answer: kubectl
+            // has no decoder for it either, and its JSON error would hide why.
+            if let Some(media) = media.filter(|m| !is_json(m)) {
+                return Err(transport(format!(
+                    "{}{uri} answered {media}, not JSON (a proxy in front of the API server?)",
+                    self.url
+                )));
+            }
             return Ok(Vec::from(body));
         }
         let parsed: StatusBody = serde_json::from_slice(&body).unwrap_or_else(|_| StatusBody {
@@ -207,8 +245,29 @@ impl Api {
                 attempts: 1,
             },
             retry_after,
+            cut_short: false,
         })
     }
+}
+
+/// `application/json`, or a `+json` type.
+fn is_json(media: &str) -> bool {
+    media == "application/json" || media.ends_with("+json")
+}
+
+/// Why a body could not be read to its end. A connection closed early is
+/// said plainly: rustls' wording of it ends in a link to its manual.
+fn cut_reason(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+        {
+            return "the connection closed before its end".into();
+        }
+        cause = c.source();
+    }
+    reason(e)
 }
 
 /// The server URL as users write it (no trailing slash).
@@ -287,6 +346,23 @@ mod tests {
             )),
         );
         assert_eq!(reason(&e), "invalid peer certificate: UnknownIssuer");
+    }
+
+    #[test]
+    fn bodies_cut_short_and_types_that_are_not_json_are_named() {
+        let eof = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/",
+        );
+        let e = Wrap("error reading a body from connection", Box::new(eof));
+        assert_eq!(cut_reason(&e), "the connection closed before its end");
+        let reset = std::io::Error::from_raw_os_error(104);
+        let e = Wrap("error reading a body from connection", Box::new(reset));
+        assert_eq!(cut_reason(&e), "Connection reset by peer");
+        assert!(is_json("application/json"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/html"));
+        assert!(!is_json("application/vnd.kubernetes.protobuf"));
     }
 
     #[test]

@@ -478,8 +478,24 @@ impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for Items<'_, F> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
         while let Some(item) = seq.next_element_seed(self.reads.seed())? {
+            // Not a Kubernetes list: refused whole, rather than a number
+            // counted as an object of the kind.
+            if !item.is_object() {
+                let what = match item {
+                    Value::Null => "null",
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    Value::String(_) => "a string",
+                    _ => "an array",
+                };
+                return Err(de::Error::custom(format_args!(
+                    "items[{i}] is {what}, not an object"
+                )));
+            }
             (self.each)(item).map_err(|()| de::Error::custom("evaluation stopped"))?;
+            i += 1;
         }
         Ok(())
     }
@@ -604,7 +620,14 @@ spec:
     #[test]
     fn bodies_that_are_not_lists_are_rejected() {
         let engine = engine();
-        for body in ["<html>", "[]", r#"{"items":{}}"#, r#"{"items":[]} x"#] {
+        for body in [
+            "<html>",
+            "[]",
+            r#"{"items":{}}"#,
+            r#"{"items":[]} x"#,
+            r#"{"items":[{"metadata":{"name":"a"}},7]}"#,
+            r#"{"items":[null]}"#,
+        ] {
             match evaluate(&engine, body).0 {
                 Err(PageError::Invalid(why)) => {
                     assert!(why.starts_with("an invalid list"), "{why}")

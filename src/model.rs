@@ -242,8 +242,9 @@ fn take_u32(b: &[u8]) -> Option<(usize, &[u8])> {
 fn take_text<'t>(lens: &mut &[u8], text: &'t str, at: &mut usize) -> io::Result<&'t str> {
     let (len, tail) = take_u32(lens).ok_or_else(corrupt)?;
     *lens = tail;
-    let s = text.get(*at..*at + len).ok_or_else(corrupt)?;
-    *at += len;
+    let end = at.checked_add(len).ok_or_else(corrupt)?;
+    let s = text.get(*at..end).ok_or_else(corrupt)?;
+    *at = end;
     Ok(s)
 }
 

@@ -165,6 +165,16 @@ impl Target {
             if !push_partial {
                 return Ok(Vec::new());
             }
+            // Several contexts in one group (`--cluster-label ''`): a PUT
+            // would remove every series of a cluster that gave nothing.
+            if let Some(i) = incomplete.iter().find(|i| i.nothing_read) {
+                ui.warn(format!(
+                    "context {:?}: nothing was read, and its series share the group {} with the other contexts, so it is left as it is",
+                    i.context,
+                    self.group(None).describe()
+                ));
+                return Ok(Vec::new());
+            }
             ui.warn("some resources could not be read; pushing the rest (--push-partial)");
             return Ok(vec![(self.group(None), set.filter_parts(|_| true))]);
         };
@@ -371,6 +381,40 @@ mod tests {
         };
         let e = Target::new(&push_args("http://pgw", "j", &["cluster=x"]), &multi).unwrap_err();
         assert!(e.message.contains("set per cluster"), "{e}");
+    }
+
+    #[test]
+    fn one_group_is_pushed_partial_only_when_asked_and_never_without_a_cluster() {
+        let shared = ClusterArgs {
+            contexts: vec!["build".into(), "run".into()],
+            cluster_label: String::new(),
+            ..ClusterArgs::default()
+        };
+        let t = Target::new(&push_args("http://pgw", "j", &[]), &shared).unwrap();
+        let ui = Ui::new(true, 0);
+        let set = MetricSet {
+            families: vec![],
+            resources: vec![],
+            names: Default::default(),
+        };
+        let split = |incomplete: &[Incomplete], push_partial| {
+            t.split(&set, &shared, incomplete, push_partial, &ui)
+                .unwrap()
+                .len()
+        };
+        let some_read = Incomplete {
+            context: "build".into(),
+            nothing_read: false,
+        };
+        let none_read = Incomplete {
+            context: "run".into(),
+            nothing_read: true,
+        };
+        assert_eq!(split(&[], false), 1);
+        assert_eq!(split(std::slice::from_ref(&some_read), false), 0);
+        assert_eq!(split(std::slice::from_ref(&some_read), true), 1);
+        // The group holds run's series too: even --push-partial leaves it.
+        assert_eq!(split(&[some_read, none_read], true), 0);
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Api {
                         message,
                         attempts,
                     },
-                    Failure::Transport(m) if attempts > 1 => {
+                    Failure::Transport(m) if a.cut_short && attempts > 1 => {
                         Failure::Transport(format!("{m} (gave up after {attempts} attempts)"))
                     }
                     t => t,

@@ -298,7 +298,7 @@ impl<'a> Line<'a> {
             }
             Err(message) => {
                 // cobra's habit: the shell scripts drop stderr, `kubectl __complete` shows it.
-                eprintln!("{message}");
+                crate::ui::line("", &message);
                 (Vec::new(), ERROR)
             }
         }

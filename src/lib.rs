@@ -15,6 +15,7 @@ pub mod push;
 pub mod render;
 pub mod run;
 pub mod source;
+pub mod text;
 pub mod ui;
 
 pub use error::{Error, ExitKind};

@@ -54,6 +54,6 @@ fn tune_allocator() {
 fn tune_allocator() {}
 
 fn fail(e: &Error) -> ! {
-    eprintln!("error: {e}");
+    tap_metrics::ui::line("error: ", &e.message);
     std::process::exit(e.kind.code())
 }

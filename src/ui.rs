@@ -3,6 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 
+use crate::text::visible;
+
 /// What the user asked to see on stderr.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ui {
@@ -26,21 +28,21 @@ impl Ui {
     /// Something the user should know about; hidden by `-q`.
     pub fn warn(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("warning: {}", msg.as_ref());
+            line("warning: ", msg.as_ref());
         }
     }
 
     /// A summary line; hidden by `-q`.
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            line("", msg.as_ref());
         }
     }
 
     /// Shown with `-v` (and not with `-q`).
     pub fn detail(&self, msg: impl AsRef<str>) {
         if !self.quiet && self.verbose > 0 {
-            eprintln!("{}", msg.as_ref());
+            line("", msg.as_ref());
         }
     }
 
@@ -53,7 +55,7 @@ impl Ui {
     pub fn progress(&self, msg: impl AsRef<str>) {
         if self.progress_enabled() {
             let mut e = std::io::stderr().lock();
-            let _ = write!(e, "\r\x1b[2K{}", msg.as_ref());
+            let _ = write!(e, "\r\x1b[2K{}", visible(msg.as_ref()));
             let _ = e.flush();
         }
     }
@@ -66,4 +68,11 @@ impl Ui {
             let _ = e.flush();
         }
     }
+}
+
+/// Writes one message line to stderr, control characters made visible.
+/// A stderr that cannot be written (closed, `/dev/full`) is no reason to fail
+/// a run whose real output already went out, and `eprintln!` would panic.
+pub fn line(prefix: &str, msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{prefix}{}", visible(msg));
 }

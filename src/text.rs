@@ -1,0 +1,50 @@
+//! Text that reaches a terminal: control characters made visible.
+//!
+//! Object names, condition messages, file paths and server answers come from
+//! outside. Written raw, an ESC can recolour or retitle the terminal, a CR can
+//! overwrite what was printed and a newline can forge a second message line or
+//! break a table row. kubectl escapes such text before printing it; so do we.
+
+use std::borrow::Cow;
+
+/// `s` with every control character written visibly: `\n`, `\r`, `\t`, ESC as
+/// `^[` (kubectl's form), other C0/C1 controls and DEL as `\xNN` / `\u{NN}`.
+/// Printable text, including non-ASCII, is returned unchanged and unallocated.
+pub fn visible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x1b' => out.push_str("^["),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::visible;
+
+    #[test]
+    fn printable_text_is_borrowed() {
+        assert!(matches!(visible("dev/web-app ünï"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn controls_are_escaped() {
+        assert_eq!(
+            visible("a\x1b]0;owned\x07b\rc\nd\te\x08\x00\x7f\u{9b}"),
+            "a^[]0;owned\\x07b\\rc\\nd\\te\\x08\\x00\\x7f\\u{9b}"
+        );
+    }
+}

@@ -10,15 +10,12 @@ fn main() {
     tune_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                ExitKind::Usage.code()
-            } else {
-                0
-            };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: their text is the output.
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(0);
         }
+        Err(e) => fail(&Error::usage(usage_line(&e))),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -52,6 +49,51 @@ fn tune_allocator() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
+
+/// Rust's start-up reopens a closed stdout on /dev/null, after which every
+/// write "succeeds" and a `>&-` run would lose its output with exit 0. This
+/// runs first, from `.init_array`, while fd 1 is still as the caller left it.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note() {
+        // SAFETY: F_GETFD only asks whether the descriptor is open.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            tap_metrics::run::note_stdout_closed();
+        }
+    }
+    note
+};
+
+/// clap's several-line usage error as kubectl's one line: the error with its
+/// tip or possible values, without the usage block.
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap prints the whole help of `config` here; name the command instead.
+        let command = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Usage: "))
+            .and_then(|u| u.split(" [").next())
+            .map(|u| u.trim_end_matches(" <COMMAND>").to_string())
+            .unwrap_or_else(|| "kubectl tap-metrics".into());
+        return format!("{command} needs a subcommand; see '{command} --help' for usage");
+    }
+    let mut parts = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let first = parts.next().unwrap_or("invalid arguments");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    for p in parts {
+        line.push_str(if line.ends_with(':') { " " } else { "; " });
+        line.push_str(p);
+    }
+    line.push_str("; see 'kubectl tap-metrics --help' for usage");
+    line
+}
 
 fn fail(e: &Error) -> ! {
     tap_metrics::ui::line("error: ", &e.message);

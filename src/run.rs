@@ -1,6 +1,7 @@
 //! One invocation, start to end: config → source → engine → model → render or push.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use globset::{GlobSet, GlobSetBuilder};
 
@@ -9,6 +10,7 @@ use crate::config::{self, Loaded};
 use crate::engine::{Engine, EvalErrors};
 use crate::error::{Error, ExitKind};
 use crate::model::MetricSet;
+use crate::push::Pusher;
 use crate::render::{self, Format, TableOptions};
 use crate::source::{cluster, file};
 use crate::ui::Ui;
@@ -45,6 +47,18 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 
 fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     let ui = Ui::new(args.quiet, args.verbose);
+    // Standard input can be read once: by the config or by one object input.
+    let stdin_inputs = args.from_file.iter().filter(|p| *p == "-").count();
+    if stdin_inputs > 1 {
+        return Err(Error::usage(
+            "--from-file -: standard input can be read only once",
+        ));
+    }
+    if stdin_inputs == 1 && args.config.as_deref() == Some("-") {
+        return Err(Error::usage(
+            "--from-file - and --config - cannot both read standard input",
+        ));
+    }
     let loaded = match &args.config {
         Some(path) => config::load_path(path)?,
         None => config::tap_default(),
@@ -53,14 +67,19 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     let mut engine = Engine::compile(&loaded.config, &loaded.origin)?;
     apply_filters(&mut engine, &args.resources, &args.metrics)?;
 
-    if args.push.delete {
-        let summary = crate::push::delete(&args.push, &args.cluster, &ui)?;
+    // Push flags and credential files are checked before the cluster is read.
+    let pusher = match &args.push.pushgateway {
+        Some(_) => Some(Pusher::new(&args.push, &args.cluster)?),
+        None => None,
+    };
+    if let Some(pusher) = pusher.as_ref().filter(|_| args.push.delete) {
+        let summary = pusher.delete(&ui)?;
         ui.info(summary.to_string());
         return Ok(Outcome::Complete);
     }
 
     let mut errors = EvalErrors::new(args.verbose);
-    let pushing = args.push.pushgateway.is_some();
+    let pushing = pusher.is_some();
     let format = args.output.or_else(|| {
         (!pushing).then(|| {
             if std::io::stdout().is_terminal() {
@@ -115,8 +134,8 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     };
     report_eval_errors(&errors, &ui);
 
-    if pushing {
-        let summary = crate::push::push(&set, &args.push, &args.cluster, &incomplete, &ui)?;
+    if let Some(pusher) = &pusher {
+        let summary = pusher.push(&set, &incomplete, &ui)?;
         ui.info(summary.to_string());
     }
     if let Some(format) = format {
@@ -144,6 +163,7 @@ fn stream_cluster(
     errors: &mut EvalErrors,
     ui: &Ui,
 ) -> Result<Outcome, Error> {
+    check_stdout_open()?;
     let names = engine.family_names();
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
@@ -189,8 +209,27 @@ fn print(set: &MetricSet, format: Format, args: &RunArgs) -> Result<(), Error> {
     write_stdout(|out| render::render(set, format, &table, out))
 }
 
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Records that the process started with stdout closed (`>&-`); called by
+/// the binary before Rust's start-up hides it behind /dev/null.
+pub fn note_stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+}
+
+/// Output would be lost: refuse before writing anything.
+fn check_stdout_open() -> Result<(), Error> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Err(Error::failure(
+            "cannot write output: standard output is closed",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
 fn write_stdout(f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), Error> {
+    check_stdout_open()?;
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     pipe_closed(f(&mut lock).and_then(|_| lock.flush())).map(|_| ())

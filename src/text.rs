@@ -31,13 +31,44 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A URL as given, with any `user:password@` replaced by `REDACTED@`, for
+/// messages: a credential must never reach a log, even in a refusal.
+pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}REDACTED{}", &url[..scheme_end], &rest[at..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::visible;
+    use super::{redact_userinfo, visible};
+
+    #[test]
+    fn userinfo_is_redacted() {
+        assert_eq!(
+            redact_userinfo("https://admin:s3cr3t@pgw:9091/x?a=b@c"),
+            "https://REDACTED@pgw:9091/x?a=b@c"
+        );
+        assert_eq!(redact_userinfo("http://a:b@c@[bad"), "http://REDACTED@[bad");
+        assert_eq!(
+            redact_userinfo("http://pgw:9091/p@x"),
+            "http://pgw:9091/p@x"
+        );
+        assert_eq!(redact_userinfo("pgw:9091"), "pgw:9091");
+    }
 
     #[test]
     fn printable_text_is_borrowed() {
-        assert!(matches!(visible("dev/web-app ünï"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            visible("dev/web-app ünï"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

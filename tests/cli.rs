@@ -324,3 +324,215 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// Runs the binary with `args` under `sh`, whose redirections (`>&-`,
+/// `2>/dev/full`) std's `Command` cannot express.
+fn sh(script: &str, args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$0\" \"$@\" {script}"))
+        .arg(cargo_bin("kubectl-tap_metrics"))
+        .args(args)
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_unwritable_stderr_does_not_crash_the_run() {
+    let f = input_file();
+    let path = f.path().to_str().unwrap();
+    // A warning goes to stderr; the output is still complete and the run succeeds.
+    let out = sh("2>/dev/full", &["-f", path, "-f", "/no/such/file"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let out = sh(
+        "2>/dev/full",
+        &["-f", path, "--metric", "*", "-o", "prometheus", "-v"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("# TYPE"));
+}
+
+#[test]
+fn a_closed_or_full_stdout_is_an_error() {
+    let f = input_file();
+    let path = f.path().to_str().unwrap();
+    let out = sh(">&-", &["-f", path, "-o", "prometheus"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: cannot write output: standard output is closed\n"
+    );
+    let out = sh(">/dev/full", &["-f", path, "-o", "prometheus"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error: cannot write output:"));
+    // /dev/null is a place the user chose: nothing is wrong.
+    let out = sh(">/dev/null", &["-f", path, "-o", "prometheus"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    for args in [
+        &["--no-such-flag"][..],
+        &["--outpt", "json"],
+        &["-o", "xml"],
+        &["config"],
+        &["config", "validate"],
+        &["--job", "x"],
+        &["--concurrency", "99"],
+        &["completion", "tcsh"],
+    ] {
+        let out = cmd().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("--help"), "{args:?}: {err}");
+    }
+    let out = cmd().args(["-o", "xml"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: openmetrics"));
+}
+
+#[test]
+fn conflicting_flags_are_usage_errors() {
+    let f = input_file();
+    let path = f.path().to_str().unwrap();
+    let gw = ["--pushgateway", "http://127.0.0.1:9"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&gw[..], &["--delete", "--push-mode", "add"]].concat(),
+            "'--delete' cannot be used with '--push-mode",
+        ),
+        (
+            vec!["-f", "-", "-c", "-"],
+            "--from-file - and --config - cannot both read standard input",
+        ),
+        (
+            vec!["-f", "-", "-f", "-"],
+            "standard input can be read only once",
+        ),
+        (
+            [
+                &gw[..],
+                &["--context", "a", "--context", "b", "--cluster-label", "job"],
+            ]
+            .concat(),
+            "--cluster-label \"job\"",
+        ),
+        (
+            [
+                &gw[..],
+                &[
+                    "--all-contexts",
+                    "--grouping-key",
+                    "site=x",
+                    "--cluster-label",
+                    "site",
+                ],
+            ]
+            .concat(),
+            "the \"site\" label is set per cluster",
+        ),
+        (
+            [&gw[..], &["-f", path, "--pushgateway-user", "ops:team"]].concat(),
+            "a basic-auth user name cannot contain ':'",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = cmd()
+            .args(&args)
+            .env("TAP_METRICS_PUSHGATEWAY_PASSWORD", "pw")
+            .write_stdin("")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn no_secret_reaches_a_message() {
+    let f = input_file();
+    let path = f.path().to_str().unwrap();
+    for url in ["http://ops:hunter2@pgw:9091", "http://ops:hunter2@[pgw"] {
+        let out = cmd()
+            .args(["-f", path, "--pushgateway", url])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            !err.contains("hunter2") && err.contains("REDACTED@"),
+            "{err}"
+        );
+    }
+    let mut token = tempfile::NamedTempFile::new().unwrap();
+    token.write_all(b"hunter2\nsecond line\n").unwrap();
+    let out = cmd()
+        .args(["-f", path, "--pushgateway", "http://127.0.0.1:9"])
+        .arg("--pushgateway-bearer-token-file")
+        .arg(token.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot carry") && !err.contains("hunter2"),
+        "{err}"
+    );
+}
+
+/// Names, reasons and messages with terminal controls, as a hostile object holds them.
+const HOSTILE: &str = r#"{"apiVersion":"carto.run/v1alpha1","kind":"Workload",
+ "metadata":{"name":"evil\u001b]0;owned\u0007\nrow","namespace":"dev\rx","creationTimestamp":"2024-01-01T00:00:00Z",
+  "labels":{"apps.tanzu.vmware.com/workload-type":"web\u001b[31m"}},
+ "status":{"conditions":[{"type":"Ready","status":"False","reason":"Bad\u0008\u0000","message":"one\ntwo\u001b[2J"},
+   {"type":"Healthy","status":"Maybe\u001b[5m"}]}}"#;
+
+#[test]
+fn tables_and_messages_never_write_terminal_controls() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(HOSTILE.as_bytes()).unwrap();
+    let path = f.path().to_str().unwrap();
+    let raw = |b: &[u8]| b.iter().any(|&c| (c < 0x20 && c != b'\n') || c == 0x7f);
+    for wide in [false, true] {
+        let mut c = cmd();
+        c.args(["-f", path, "-o", "table", "-v"]);
+        if wide {
+            c.arg("--wide");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            !raw(&out.stdout),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !raw(&out.stderr),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The object is one row per table, its name escaped the way kubectl does.
+        let rows: Vec<&str> = text.lines().filter(|l| l.contains("evil")).collect();
+        assert_eq!(rows.len(), if wide { 3 } else { 1 }, "{text}");
+        for row in rows {
+            assert!(row.contains(r"evil^[]0;owned\x07\nrow"), "{text}");
+            assert!(row.contains(r"dev\rx"), "{text}");
+        }
+    }
+    // A path with controls is escaped in the error too.
+    let out = cmd().args(["-f", "/no/such\x1b[2Jfile"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        !raw(&out.stderr),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

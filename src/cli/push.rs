@@ -48,7 +48,7 @@ pub struct PushArgs {
     pub push_mode: PushMode,
 
     /// Delete the group from the Pushgateway instead of pushing.
-    #[arg(long, requires = "pushgateway")]
+    #[arg(long, requires = "pushgateway", conflicts_with = "push_mode")]
     pub delete: bool,
 
     /// Also push clusters of which some resources could not be read (a PUT then

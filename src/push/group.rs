@@ -71,7 +71,8 @@ impl Target {
     /// Checks the flags; nothing is read from the network or the kubeconfig.
     pub fn new(args: &PushArgs, cluster: &ClusterArgs) -> Result<Target, Error> {
         let raw = args.pushgateway.as_deref().unwrap_or_default();
-        let bad = |why: String| Error::usage(format!("--pushgateway {raw:?}: {why}"));
+        let shown = crate::text::redact_userinfo(raw);
+        let bad = |why: String| Error::usage(format!("--pushgateway {shown:?}: {why}"));
         let like = "expected a URL like http://pushgateway:9091";
         if !raw.contains("://") {
             return Err(bad(like.into()));
@@ -97,6 +98,13 @@ impl Target {
         let multi = !cluster.cluster_label.is_empty()
             && (cluster.contexts.len() > 1 || cluster.all_contexts);
         let cluster_label = multi.then(|| cluster.cluster_label.clone());
+        // The label that tells clusters apart must not be one the group key
+        // already owns: every cluster would land in one group and overwrite it.
+        if cluster_label.as_deref() == Some("job") {
+            return Err(Error::usage(
+                "--cluster-label \"job\": the job label is set with --job; with several contexts each cluster needs a label of its own",
+            ));
+        }
         let mut key = vec![("job".to_string(), args.job.clone())];
         for kv in &args.grouping_key {
             let bad = |why: String| Error::usage(format!("--grouping-key {kv:?}: {why}"));

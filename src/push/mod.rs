@@ -96,74 +96,100 @@ fn human_bytes(n: usize) -> String {
     }
 }
 
-/// Pushes `set`: one group, or one per cluster with several contexts.
-/// `incomplete`: clusters with resources that could not be read; their
-/// groups are pushed only with `--push-partial`, since a PUT would drop the
-/// series of what was not read. Fails (partial) when that leaves nothing.
-pub fn push(
-    set: &MetricSet,
-    args: &PushArgs,
-    cluster: &ClusterArgs,
-    incomplete: &[Incomplete],
-    ui: &Ui,
-) -> Result<PushSummary, Error> {
-    let started = Instant::now();
-    let target = Target::new(args, cluster)?;
-    let transport = Transport::new(args, &target.base)?;
-    let groups = target.split(set, cluster, incomplete, args.push_partial, ui)?;
-    if groups.is_empty() {
-        let hint = if args.push_partial {
-            "fix the access"
-        } else {
-            "fix the access or pass --push-partial"
-        };
-        return Err(Error::new(
-            ExitKind::Partial,
-            format!(
-                "some resources could not be read, so nothing was pushed to {}: a push would remove their series; {hint}",
-                target.base
-            ),
-        ));
-    }
-    let method = match args.push_mode {
-        PushMode::Put => Method::PUT,
-        PushMode::Add => Method::POST,
-    };
-    let mut planned = Vec::new();
-    for (group, part) in groups {
-        let body = body::build(&part, &group.key).map_err(|e| {
-            Error::failure(format!(
-                "cannot push group {}: {e}; nothing was pushed",
-                group.describe()
-            ))
-        })?;
-        planned.push((group, Some(body)));
-    }
-    let mut summary = PushSummary::new(method.clone(), target.base.to_string());
-    let mut families = BTreeSet::new();
-    for (_, body) in &planned {
-        let c = body.as_ref().map(|b| &b.checked);
-        families.extend(c.into_iter().flat_map(|c| c.families.iter().cloned()));
-        summary.samples += c.map_or(0, |c| c.samples);
-        summary.duplicates += c.map_or(0, |c| c.duplicates);
-        summary.bytes += body.as_ref().map_or(0, |b| b.gzip.len());
-    }
-    summary.families = families.len();
-    send_all(&transport, method, &planned, ui, summary, started)
+/// A push target whose flags, credential files and TLS material are checked,
+/// so that a bad flag fails before the cluster is read. Nothing is sent yet.
+pub struct Pusher<'a> {
+    args: &'a PushArgs,
+    cluster: &'a ClusterArgs,
+    target: Target,
+    transport: Transport,
 }
 
-/// Deletes the group (one per cluster with several contexts). Lists nothing.
-pub fn delete(args: &PushArgs, cluster: &ClusterArgs, ui: &Ui) -> Result<PushSummary, Error> {
-    let started = Instant::now();
-    let target = Target::new(args, cluster)?;
-    let transport = Transport::new(args, &target.base)?;
-    let planned: Vec<(Group, Option<body::Body>)> = target
-        .delete_groups(cluster)?
-        .into_iter()
-        .map(|g| (g, None))
-        .collect();
-    let summary = PushSummary::new(Method::DELETE, target.base.to_string());
-    send_all(&transport, Method::DELETE, &planned, ui, summary, started)
+impl<'a> Pusher<'a> {
+    pub fn new(args: &'a PushArgs, cluster: &'a ClusterArgs) -> Result<Pusher<'a>, Error> {
+        let target = Target::new(args, cluster)?;
+        let transport = Transport::new(args, &target.base)?;
+        Ok(Pusher {
+            args,
+            cluster,
+            target,
+            transport,
+        })
+    }
+
+    /// Pushes `set`: one group, or one per cluster with several contexts.
+    /// `incomplete`: clusters with resources that could not be read; their
+    /// groups are pushed only with `--push-partial`, since a PUT would drop the
+    /// series of what was not read. Fails (partial) when that leaves nothing.
+    pub fn push(
+        &self,
+        set: &MetricSet,
+        incomplete: &[Incomplete],
+        ui: &Ui,
+    ) -> Result<PushSummary, Error> {
+        let started = Instant::now();
+        let (args, target) = (self.args, &self.target);
+        let groups = target.split(set, self.cluster, incomplete, args.push_partial, ui)?;
+        if groups.is_empty() {
+            let hint = if args.push_partial {
+                "fix the access"
+            } else {
+                "fix the access or pass --push-partial"
+            };
+            return Err(Error::new(
+                ExitKind::Partial,
+                format!(
+                    "some resources could not be read, so nothing was pushed to {}: a push would remove their series; {hint}",
+                    target.base
+                ),
+            ));
+        }
+        let method = match args.push_mode {
+            PushMode::Put => Method::PUT,
+            PushMode::Add => Method::POST,
+        };
+        let mut planned = Vec::new();
+        for (group, part) in groups {
+            let body = body::build(&part, &group.key).map_err(|e| {
+                Error::failure(format!(
+                    "cannot push group {}: {e}; nothing was pushed",
+                    group.describe()
+                ))
+            })?;
+            planned.push((group, Some(body)));
+        }
+        let mut summary = PushSummary::new(method.clone(), target.base.to_string());
+        let mut families = BTreeSet::new();
+        for (_, body) in &planned {
+            let c = body.as_ref().map(|b| &b.checked);
+            families.extend(c.into_iter().flat_map(|c| c.families.iter().cloned()));
+            summary.samples += c.map_or(0, |c| c.samples);
+            summary.duplicates += c.map_or(0, |c| c.duplicates);
+            summary.bytes += body.as_ref().map_or(0, |b| b.gzip.len());
+        }
+        summary.families = families.len();
+        send_all(&self.transport, method, &planned, ui, summary, started)
+    }
+
+    /// Deletes the group (one per cluster with several contexts). Lists nothing.
+    pub fn delete(&self, ui: &Ui) -> Result<PushSummary, Error> {
+        let started = Instant::now();
+        let planned: Vec<(Group, Option<body::Body>)> = self
+            .target
+            .delete_groups(self.cluster)?
+            .into_iter()
+            .map(|g| (g, None))
+            .collect();
+        let summary = PushSummary::new(Method::DELETE, self.target.base.to_string());
+        send_all(
+            &self.transport,
+            Method::DELETE,
+            &planned,
+            ui,
+            summary,
+            started,
+        )
+    }
 }
 
 /// Sends every group in order. A refused group does not stop the others (each

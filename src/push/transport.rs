@@ -51,6 +51,12 @@ impl Transport {
     /// Reads the credential and certificate files and builds the client.
     pub fn new(args: &PushArgs, gateway: &Url) -> Result<Transport, Error> {
         let auth = if let Some(user) = &args.pushgateway_user {
+            // Basic auth joins user and password with ':' (RFC 7617).
+            if user.contains(':') {
+                return Err(Error::usage(format!(
+                    "--pushgateway-user {user:?}: a basic-auth user name cannot contain ':'"
+                )));
+            }
             let password = match &args.pushgateway_password_file {
                 Some(path) => read_secret(path, "--pushgateway-password-file")?,
                 None => std::env::var(PASSWORD_ENV).map_err(|_| {
@@ -68,6 +74,11 @@ impl Transport {
             if token.is_empty() {
                 return Err(Error::usage(format!(
                     "--pushgateway-bearer-token-file {path}: the file is empty"
+                )));
+            }
+            if reqwest::header::HeaderValue::from_str(&token).is_err() {
+                return Err(Error::usage(format!(
+                    "--pushgateway-bearer-token-file {path}: the token holds characters an HTTP header cannot carry"
                 )));
             }
             Auth::Bearer(token)

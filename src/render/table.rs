@@ -104,8 +104,9 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         };
         writeln!(
             out,
-            "\n{} ({group}): {}",
-            res.kind,
+            "\n{} ({}): {}",
+            cell(&res.kind),
+            cell(group),
             count(res.objects, "object")
         )?;
         if rows.is_empty() {
@@ -132,7 +133,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         for r in &rows {
             let mut cells: Vec<String> = Vec::new();
             if multi_cluster {
-                cells.push(r.cluster.clone());
+                cells.push(cell(&r.cluster));
             }
             cells.push(or_dash(&r.namespace));
             cells.push(or_dash(&r.name));
@@ -141,8 +142,8 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
                 .find_map(|t| r.conditions.iter().find(|c| c[0] == *t))
                 .or_else(|| r.conditions.first());
             if with_conditions {
-                cells.push(health.map_or("-".into(), |c| c[1].clone()));
-                cells.push(health.map_or(String::new(), |c| c[2].clone()));
+                cells.push(health.map_or("-".into(), |c| cell(&c[1])));
+                cells.push(health.map_or(String::new(), |c| cell(&c[2])));
             }
             cells.push(
                 r.created
@@ -156,11 +157,12 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
                     let all: Vec<String> = r
                         .conditions
                         .iter()
-                        .map(|c| format!("{}={}", c[0], c[1]))
+                        .map(|c| format!("{}={}", cell(&c[0]), cell(&c[1])))
                         .collect();
                     cells.push(all.join(" "));
                 }
-                cells.push(health.map_or("", |c| c[3].as_str()).replace('\n', " "));
+                // A message's line breaks are prose: they read as spaces.
+                cells.push(health.map_or(String::new(), |c| cell(&c[3].replace('\n', " "))));
             }
             lines.push(cells);
         }
@@ -196,7 +198,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
             fam.for_each_sample(|_, s| {
                 let mut cells: Vec<String> = names
                     .iter()
-                    .map(|n| s.label(n).unwrap_or("").replace('\n', " "))
+                    .map(|n| cell(s.label(n).unwrap_or("")))
                     .collect();
                 cells.push(crate::model::format_value(s.value));
                 t.add_row(cells);
@@ -294,7 +296,13 @@ fn add_sample(row: &mut Row, s: &Sample) {
 }
 
 fn or_dash(s: &str) -> String {
-    if s.is_empty() { "-".into() } else { s.into() }
+    if s.is_empty() { "-".into() } else { cell(s) }
+}
+
+/// Text from objects, control characters made visible: a row stays one line
+/// and nothing reaches the terminal raw.
+fn cell(s: &str) -> String {
+    crate::text::visible(s).into_owned()
 }
 
 fn truncate(s: &str, max: usize) -> String {

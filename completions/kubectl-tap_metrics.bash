@@ -88,11 +88,11 @@ _kubectl__tap_metrics() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "openmetrics prometheus table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "openmetrics prometheus table summary json" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "openmetrics prometheus table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "openmetrics prometheus table summary json" -- "${cur}"))
                     return 0
                     ;;
                 --resource)

@@ -26,9 +26,10 @@ end
 
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s f -l from-file -d 'Read objects from a file instead of the cluster: `kubectl get -o json|yaml` output, one object or a YAML stream; `-` is standard input. Repeatable' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s c -l config -d 'A KSM custom-resource-state config: a CustomResourceStateMetrics document or Helm values holding one (`-` for standard input). Default: the embedded TAP config' -r
-complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s o -l output -d 'Output format. Default: table on a terminal, openmetrics otherwise' -r -f -a "openmetrics\t'OpenMetrics 1.0 text, ending in `# EOF`'
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s o -l output -d 'Output format. Default: summary on a terminal, openmetrics otherwise' -r -f -a "openmetrics\t'OpenMetrics 1.0 text, ending in `# EOF`'
 prometheus\t'Prometheus text format 0.0.4 (info and stateset written as gauge)'
 table\t'A table per resource kind, for people'
+summary\t'One screen: ready / not ready per kind, what needs attention, buildpacks, CVEs'
 json\t'prom2json\'s shape: `[{name, help, type, metrics: [{labels, value}]}]`'"
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l resource -d 'Only these resources: kind, plural or plural.group (e.g. workloads.carto.run); globs allowed. Repeatable' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l metric -d 'Only these metrics, by full name; globs allowed (e.g. \'kpack_*\'). Repeatable' -r

@@ -83,7 +83,7 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     let format = args.output.or_else(|| {
         (!pushing).then(|| {
             if std::io::stdout().is_terminal() {
-                Format::Table
+                Format::Summary
             } else {
                 Format::Openmetrics
             }
@@ -91,7 +91,7 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
     });
     if args.from_file.is_empty()
         && !pushing
-        && let Some(format) = format.filter(|f| *f != Format::Table)
+        && let Some(format) = format.filter(|f| f.streams())
     {
         return stream_cluster(&engine, args, format, &mut errors, &ui);
     }

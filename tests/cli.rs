@@ -536,3 +536,120 @@ fn tables_and_messages_never_write_terminal_controls() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The kinds of the embedded config, with the family and condition type the
+/// dashboards count them by.
+const HEALTH_BY_KIND: &[(&str, &str, &str)] = &[
+    ("Fragment", "accelerator_fragment_status", "Ready"),
+    ("Accelerator", "accelerator_status", "Ready"),
+    ("APIDescriptor", "api_descriptor_status", "Ready"),
+    ("Revision", "knative_revision_status", "Ready"),
+    ("Service", "knative_service_status", "Ready"),
+    ("ServiceBinding", "service_binding_status", "Ready"),
+    (
+        "ClusterInstanceClass",
+        "stk_cluster_instance_class_status",
+        "Ready",
+    ),
+    ("ResourceClaim", "stk_resource_claim_status", "Ready"),
+    ("ClassClaim", "stk_class_claim_status", "Ready"),
+    ("Deliverable", "cartographer_deliverable_status", "Ready"),
+    ("Workload", "cartographer_workload_status", "Ready"),
+    ("GitRepository", "flux_git_repository_status", "Ready"),
+    ("TaskRun", "tekton_task_run_status", "Succeeded"),
+    ("SourceScan", "scst_source_scan_status", "Succeeded"),
+    ("ImageScan", "scst_image_scan_status", "Succeeded"),
+    ("PipelineRun", "tekton_pipeline_run_status", "Succeeded"),
+    ("Build", "kpack_build_status", "Succeeded"),
+    ("Image", "kpack_image_status", "Ready"),
+    (
+        "PackageRepository",
+        "carvel_packagerepository_info",
+        "ReconcileSucceeded",
+    ),
+    (
+        "PackageInstall",
+        "carvel_packageinstall_info",
+        "ReconcileSucceeded",
+    ),
+    ("App", "carvel_app_info", "ReconcileSucceeded"),
+];
+
+#[test]
+fn the_summary_counts_what_the_samples_say() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tap-objects.yaml");
+    let run = |format: &str| {
+        let out = cmd()
+            .args(["-f", examples, "-q", "-o", format])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let summary = run("summary");
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    let samples = |family: &str| -> Vec<serde_json::Map<String, serde_json::Value>> {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["name"] == family)
+            .flat_map(|f| f["metrics"].as_array().unwrap())
+            .map(|m| m["labels"].as_object().unwrap().clone())
+            .collect()
+    };
+    // What `count(family{type=T, status=S})` gives.
+    let count = |family: &str, ty: &str, status: &str| {
+        samples(family)
+            .iter()
+            .filter(|l| l["type"] == ty && l["status"] == status)
+            .count()
+    };
+    for (kind, family, ty) in HEALTH_BY_KIND {
+        let row: Vec<&str> = summary
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(kind))
+            .unwrap_or_else(|| panic!("no row for {kind}:\n{summary}"))
+            .split_whitespace()
+            .collect();
+        let ready = count(family, ty, "True");
+        let not_ready = count(family, ty, "False") + count(family, "ReconcileFailed", "True");
+        assert_eq!(row[2], ready.to_string(), "{kind} ready:\n{summary}");
+        assert_eq!(
+            row[3],
+            not_ready.to_string(),
+            "{kind} not ready:\n{summary}"
+        );
+    }
+
+    // CVE totals: the sum of the scans' counts, by severity.
+    let critical: u64 = samples("scst_image_scan_info")
+        .iter()
+        .filter_map(|l| l.get("critical_cve_count")?.as_str()?.parse::<u64>().ok())
+        .sum();
+    assert!(
+        summary.contains(&format!("image scans: critical {critical}, ")),
+        "{summary}"
+    );
+    // Buildpacks: distinct workloads per id and version, most used first.
+    let mut users =
+        std::collections::BTreeMap::<(String, String), std::collections::BTreeSet<String>>::new();
+    for l in samples("kpack_build_involved_buildpacks") {
+        let get = |k: &str| l.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        users
+            .entry((get("id"), get("version")))
+            .or_default()
+            .insert(get("workload"));
+    }
+    let top = users.iter().max_by_key(|(_, w)| w.len()).unwrap();
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(&top.0.0))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(line.ends_with(&format!(" {}", top.1.len())), "{line}");
+    assert!(summary.contains("Workloads with live update (1): dev/tanzu-java-web-app"));
+
+    // One screen wide, on any terminal.
+    for l in summary.lines() {
+        assert!(l.chars().count() <= 100, "{l}");
+    }
+}

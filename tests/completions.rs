@@ -188,7 +188,7 @@ fn given_flags_are_offered_again_only_when_repeatable() {
 
 #[test]
 fn output_and_push_mode_values() {
-    let formats = set(&["openmetrics", "prometheus", "table", "json"]);
+    let formats = set(&["openmetrics", "prometheus", "table", "summary", "json"]);
     for words in [&["-o", ""][..], &["--output", ""], &["--wide", "-o", ""]] {
         let a = complete(words);
         assert_eq!(a.values(), formats, "{words:?}");

@@ -19,14 +19,18 @@ kube-state-metrics custom-resource-state metrics for Tanzu Application Platform,
 Lists the configured custom resources once from the current cluster (or reads
 `kubectl get -o json|yaml` output with --from-file), maps their fields to metrics
 with the same semantics as kube-state-metrics' CustomResourceStateMetrics config,
-and prints them as OpenMetrics, Prometheus text, JSON or a table, or pushes them
+and prints them as OpenMetrics, Prometheus text, JSON, a table or a one-screen
+summary, or pushes them
 to a Prometheus Pushgateway. Without --config, the embedded TAP config is used
 (see `kubectl tap-metrics config default`).";
 
 const AFTER_HELP: &str = "\
 Examples:
-  # A table of every TAP resource in the current cluster
+  # One screen on the current cluster: ready / not ready per kind, what needs attention
   kubectl tap-metrics
+
+  # Every object, one row each
+  kubectl tap-metrics -o table
 
   # OpenMetrics for objects you already have, no cluster needed
   kubectl get workloads.carto.run,builds.kpack.io -A -o json | kubectl tap-metrics --from-file -
@@ -118,7 +122,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Output format. Default: table on a terminal, openmetrics otherwise.
+    /// Output format. Default: summary on a terminal, openmetrics otherwise.
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
 

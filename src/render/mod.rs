@@ -5,6 +5,7 @@
 mod json;
 mod openmetrics;
 mod prometheus;
+mod summary;
 mod table;
 
 use std::collections::BTreeSet;
@@ -23,17 +24,25 @@ pub enum Format {
     Prometheus,
     /// A table per resource kind, for people.
     Table,
+    /// One screen: ready / not ready per kind, what needs attention, buildpacks, CVEs.
+    Summary,
     /// prom2json's shape: `[{name, help, type, metrics: [{labels, value}]}]`.
     Json,
 }
 
 impl Format {
+    /// Whether the format can be written one family at a time; the table and
+    /// the summary need every family first.
+    pub fn streams(self) -> bool {
+        !matches!(self, Format::Table | Format::Summary)
+    }
+
     /// The HTTP content type of the format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Openmetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
-            Format::Table => "text/plain; charset=utf-8",
+            Format::Table | Format::Summary => "text/plain; charset=utf-8",
             Format::Json => "application/json",
         }
     }
@@ -46,6 +55,9 @@ pub fn render(
     table: &TableOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    if format == Format::Summary {
+        return summary::render(set, table, out);
+    }
     let Some(mut stream) = Stream::new(format, &set.names, out) else {
         return table::render(set, table, out);
     };
@@ -61,7 +73,7 @@ pub fn prometheus_text(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Output written one family at a time, as families become ready; every
-/// format but the table, which needs all families to lay out its rows.
+/// format but the table and the summary, which need all families first.
 pub struct Stream<'a> {
     format: Format,
     /// Every family name of the config: OpenMetrics naming looks for clashes.
@@ -71,14 +83,14 @@ pub struct Stream<'a> {
 }
 
 impl<'a> Stream<'a> {
-    /// `None` for [`Format::Table`]. Nothing is written before the first
-    /// family or [`Stream::finish`].
+    /// `None` for [`Format::Table`] and [`Format::Summary`]. Nothing is
+    /// written before the first family or [`Stream::finish`].
     pub fn new(
         format: Format,
         names: &'a BTreeSet<String>,
         out: &'a mut dyn Write,
     ) -> Option<Stream<'a>> {
-        (format != Format::Table).then(|| Stream {
+        format.streams().then(|| Stream {
             format,
             names,
             out: BufWriter::with_capacity(64 * 1024, out),
@@ -106,7 +118,7 @@ impl<'a> Stream<'a> {
             Format::Openmetrics => openmetrics::family(&mut self.out, fam, self.names)?,
             Format::Prometheus => prometheus::family(&mut self.out, fam)?,
             Format::Json => json::family(&mut self.out, fam, first)?,
-            Format::Table => unreachable!("tables are not streamed"),
+            Format::Table | Format::Summary => unreachable!("tables are not streamed"),
         }
         self.out.flush()
     }
@@ -119,7 +131,7 @@ impl<'a> Stream<'a> {
         match self.format {
             Format::Openmetrics => self.out.write_all(b"# EOF\n")?,
             Format::Json => self.out.write_all(b"\n]\n")?,
-            Format::Prometheus | Format::Table => {}
+            Format::Prometheus | Format::Table | Format::Summary => {}
         }
         self.out.flush()
     }

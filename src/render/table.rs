@@ -30,14 +30,15 @@ const HEALTH_TYPES: &[&str] = &["Ready", "Succeeded", "ReconcileSucceeded", "Hea
 const MESSAGE_WIDTH: usize = 60;
 const MIN_MESSAGE: usize = 10;
 
+/// One object as the tables see it.
 #[derive(Default)]
-struct Row {
-    cluster: String,
-    namespace: String,
-    name: String,
+pub(super) struct Row {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
     created: Option<String>,
     /// (type, status, reason, message), first seen first, one per type.
-    conditions: Vec<[String; 4]>,
+    pub conditions: Vec<[String; 4]>,
     samples: u64,
 }
 
@@ -72,31 +73,7 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         if res.objects == 0 {
             continue;
         }
-        let mut rows: Vec<Row> = Vec::new();
-        let mut index: HashMap<(String, String, String), usize> = HashMap::new();
-        for fam in &set.families {
-            fam.for_each_sample(|part, s| {
-                if part.resource != ri {
-                    return Ok(());
-                }
-                let key = (
-                    s.label("cluster").unwrap_or("").to_string(),
-                    s.label("namespace").unwrap_or("").to_string(),
-                    s.label("name").unwrap_or("").to_string(),
-                );
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    rows.push(Row {
-                        cluster: key.0,
-                        namespace: key.1,
-                        name: key.2,
-                        ..Row::default()
-                    });
-                    rows.len() - 1
-                });
-                add_sample(&mut rows[i], &s);
-                Ok(())
-            })?;
-        }
+        let rows = object_rows(set, ri)?;
         let group = if res.group.is_empty() {
             "core"
         } else {
@@ -210,7 +187,38 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
     Ok(())
 }
 
-fn new_table() -> Table {
+/// One row per object of config resource `ri`, told apart by the `cluster`,
+/// `namespace` and `name` labels, in first-seen order.
+pub(super) fn object_rows(set: &MetricSet, ri: usize) -> io::Result<Vec<Row>> {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    for fam in &set.families {
+        fam.for_each_sample(|part, s| {
+            if part.resource != ri {
+                return Ok(());
+            }
+            let key = (
+                s.label("cluster").unwrap_or("").to_string(),
+                s.label("namespace").unwrap_or("").to_string(),
+                s.label("name").unwrap_or("").to_string(),
+            );
+            let i = *index.entry(key.clone()).or_insert_with(|| {
+                rows.push(Row {
+                    cluster: key.0,
+                    namespace: key.1,
+                    name: key.2,
+                    ..Row::default()
+                });
+                rows.len() - 1
+            });
+            add_sample(&mut rows[i], &s);
+            Ok(())
+        })?;
+    }
+    Ok(rows)
+}
+
+pub(super) fn new_table() -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
     // Rows stay one line each, as kubectl prints them; MESSAGE is cut instead.
@@ -219,7 +227,7 @@ fn new_table() -> Table {
 }
 
 /// The width to fit: the one given, or the terminal's.
-fn target_width(opts: &TableOptions) -> Option<usize> {
+pub(super) fn target_width(opts: &TableOptions) -> Option<usize> {
     opts.width
         .or_else(|| {
             if opts.fit_terminal {
@@ -233,7 +241,7 @@ fn target_width(opts: &TableOptions) -> Option<usize> {
 
 /// Cuts the last column so that rows fit `width` (at least [`MIN_MESSAGE`]
 /// characters are kept); without a width, to [`MESSAGE_WIDTH`].
-fn fit_last_column(header: &[&str], rows: &mut [Vec<String>], width: Option<usize>) {
+pub(super) fn fit_last_column(header: &[&str], rows: &mut [Vec<String>], width: Option<usize>) {
     let Some(last) = header.len().checked_sub(1) else {
         return;
     };
@@ -258,7 +266,7 @@ fn fit_last_column(header: &[&str], rows: &mut [Vec<String>], width: Option<usiz
     }
 }
 /// kubectl's look: no borders, columns three spaces apart, no trailing blanks.
-fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
+pub(super) fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
     for c in t.column_iter_mut() {
         c.set_padding((0, 3));
     }
@@ -268,7 +276,7 @@ fn write_table(out: &mut dyn Write, t: &mut Table) -> io::Result<()> {
     Ok(())
 }
 
-fn count(n: u64, what: &str) -> String {
+pub(super) fn count(n: u64, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
@@ -295,17 +303,17 @@ fn add_sample(row: &mut Row, s: &Sample) {
     }
 }
 
-fn or_dash(s: &str) -> String {
+pub(super) fn or_dash(s: &str) -> String {
     if s.is_empty() { "-".into() } else { cell(s) }
 }
 
 /// Text from objects, control characters made visible: a row stays one line
 /// and nothing reaches the terminal raw.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     crate::text::visible(s).into_owned()
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub(super) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }

@@ -4,11 +4,12 @@
 
 mod json;
 mod openmetrics;
-mod prometheus;
+pub mod prometheus;
 mod summary;
 mod table;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io::{self, BufWriter, Write};
 
 use crate::model::{Family, MetricSet};
@@ -67,9 +68,55 @@ pub fn render(
     stream.finish()
 }
 
-/// Prometheus text 0.0.4 of `set`, the body a Pushgateway accepts.
-pub fn prometheus_text(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
-    render(set, Format::Prometheus, &TableOptions::default(), out)
+/// The series of one family already written. Two samples are one series
+/// when their non-empty labels are equal: Prometheus reads `x=""` as no label
+/// `x`, and OpenMetrics output writes an absent label as `""`. Keeps a 64-bit
+/// hash a series (8 bytes a sample, not its labels), randomly keyed per run
+/// so that no label value can be made to collide on purpose.
+#[derive(Default)]
+pub struct SeenSeries {
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    hasher: RandomState,
+    key: Vec<u8>,
+}
+
+impl SeenSeries {
+    /// Whether `labels` (sorted by name) are a series not seen before.
+    pub fn insert(&mut self, labels: &[(&str, &str)]) -> bool {
+        self.key.clear();
+        for (k, v) in labels.iter().filter(|(_, v)| !v.is_empty()) {
+            // 0xff ends each part: UTF-8 never has that byte.
+            self.key.extend_from_slice(k.as_bytes());
+            self.key.push(0xff);
+            self.key.extend_from_slice(v.as_bytes());
+            self.key.push(0xff);
+        }
+        // One write of the whole key: SipHash's cost is mostly per call.
+        let mut h = self.hasher.build_hasher();
+        h.write(&self.key);
+        self.seen.insert(h.finish())
+    }
+}
+
+/// A hasher for keys that are hashes already: it keeps the `u64` it is given.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    // Only `write_u64` is called (the keys are u64); this is what the trait needs.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// Output written one family at a time, as families become ready; every

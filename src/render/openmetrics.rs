@@ -11,8 +11,7 @@
 //! Families without samples are left out (KSM prints their headers; parsers
 //! such as the openmetrics-parser crate cannot read a family of headers only).
 
-use std::collections::{BTreeSet, HashSet};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use crate::model::{Family, MetricType, recycle};
@@ -30,14 +29,14 @@ pub fn family(out: &mut impl Write, fam: &Family, names: &BTreeSet<String>) -> i
     write_help(out, &fam.help)?;
     writeln!(out, "\n# TYPE {family_name} {type_name}")?;
     let names: Vec<&str> = label_names.iter().map(String::as_str).collect();
-    // 64-bit hashes of the label sets seen: 8 bytes a sample, not the labels.
-    let mut seen: HashSet<u64, BuildHasherDefault<Prehashed>> = HashSet::default();
+    let mut seen = super::SeenSeries::default();
     let mut spare = Vec::with_capacity(names.len());
-    let mut key = Vec::new();
     fam.for_each_sample(|_, s| {
+        if !seen.insert(s.labels) {
+            return Ok(());
+        }
         let mut labels = recycle(std::mem::take(&mut spare));
         let mut have = s.labels.iter().peekable();
-        key.clear();
         for n in &names {
             let v = match have.peek() {
                 Some((k, v)) if k == n => {
@@ -46,42 +45,12 @@ pub fn family(out: &mut impl Write, fam: &Family, names: &BTreeSet<String>) -> i
                 }
                 _ => "",
             };
-            // Every sample has the same names: the values tell label sets
-            // apart, each ended by 0xff, a byte UTF-8 never has.
-            key.extend_from_slice(v.as_bytes());
-            key.push(0xff);
             labels.push((*n, v));
         }
-        // One write of the whole key: SipHash's cost is mostly per call.
-        let mut h = DefaultHasher::new();
-        h.write(&key);
-        if seen.insert(h.finish()) {
-            super::write_sample(out, &fam.name, &labels, s.value)?;
-        }
+        super::write_sample(out, &fam.name, &labels, s.value)?;
         spare = recycle(labels);
         Ok(())
     })
-}
-
-/// A hasher for keys that are hashes already: it keeps the `u64` it is given.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    // Only `write_u64` is called (the keys are u64); this is what the trait needs.
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// The family name and type OpenMetrics gets for `fam`.

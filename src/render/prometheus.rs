@@ -3,13 +3,28 @@
 
 use std::io::{self, Write};
 
-use crate::model::Family;
+use crate::model::{Family, Sample};
 
 pub fn family(out: &mut impl Write, fam: &Family) -> io::Result<()> {
+    family_where(out, fam, |_| Ok(true))
+}
+
+/// The family with the samples `keep` accepts (headers always); an error
+/// from `keep` ends the writing.
+pub fn family_where(
+    out: &mut impl Write,
+    fam: &Family,
+    mut keep: impl FnMut(&Sample<'_>) -> io::Result<bool>,
+) -> io::Result<()> {
     write!(out, "# HELP {} ", fam.name)?;
     write_help(out, &fam.help)?;
     writeln!(out, "\n# TYPE {} gauge", fam.name)?;
-    fam.for_each_sample(|_, s| super::write_sample(out, &fam.name, s.labels, s.value))
+    fam.for_each_sample(|_, s| {
+        if keep(&s)? {
+            super::write_sample(out, &fam.name, s.labels, s.value)?;
+        }
+        Ok(())
+    })
 }
 
 fn write_help(out: &mut impl Write, help: &str) -> io::Result<()> {

@@ -80,7 +80,7 @@ fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
 
     let mut errors = EvalErrors::new(args.verbose);
     let pushing = pusher.is_some();
-    let format = args.output.or_else(|| {
+    let format = args.output.map(Format::from).or_else(|| {
         (!pushing).then(|| {
             if std::io::stdout().is_terminal() {
                 Format::Summary

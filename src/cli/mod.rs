@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 pub use cluster::ClusterArgs;
 pub use push::PushArgs;
 
+use clap::ValueEnum;
+
 use crate::render::Format;
 
 const ABOUT: &str = "kube-state-metrics custom-resource-state metrics for Tanzu Application Platform, \
@@ -124,7 +126,7 @@ pub struct RunArgs {
 
     /// Output format. Default: summary on a terminal, openmetrics otherwise.
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
-    pub output: Option<Format>,
+    pub output: Option<OutputFormat>,
 
     /// With -o table: every condition, full messages and one table per metric.
     #[arg(long)]
@@ -152,6 +154,33 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub push: PushArgs,
+}
+
+/// The `-o/--output` values; each names one [`Format`] of the renderers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// OpenMetrics 1.0 text, ending in `# EOF`.
+    Openmetrics,
+    /// Prometheus text format 0.0.4 (info and stateset written as gauge).
+    Prometheus,
+    /// A table per resource kind, for people.
+    Table,
+    /// One screen: ready / not ready per kind, what needs attention, buildpacks, CVEs.
+    Summary,
+    /// prom2json's shape: `[{name, help, type, metrics: [{labels, value}]}]`.
+    Json,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Format {
+        match f {
+            OutputFormat::Openmetrics => Format::Openmetrics,
+            OutputFormat::Prometheus => Format::Prometheus,
+            OutputFormat::Table => Format::Table,
+            OutputFormat::Summary => Format::Summary,
+            OutputFormat::Json => Format::Json,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use crate::model::{Family, MetricSet};
 
 pub use table::TableOptions;
 
-/// The `-o/--output` formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OpenMetrics 1.0 text, ending in `# EOF`.
     Openmetrics,

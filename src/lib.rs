@@ -14,6 +14,7 @@ pub mod model;
 pub mod push;
 pub mod render;
 pub mod run;
+pub mod shared;
 pub mod source;
 pub mod text;
 pub mod ui;

@@ -133,41 +133,8 @@ fn check_duration(s: &str) -> Result<String, String> {
 /// kubectl's `--request-timeout`: a Go duration (`1h2m3.5s`, `500ms`) or a bare
 /// number of seconds; zero means no limit.
 pub fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, String> {
-    let s = s.trim();
-    let bad = || format!("{s:?} is not a duration (e.g. 30s, 1m, 1m30s, 500ms; 0 = no limit)");
-    if s.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok((secs > 0).then(|| std::time::Duration::from_secs(secs)));
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    if !total.is_finite() || total > 1e9 {
-        return Err(bad());
-    }
-    Ok((total > 0.0).then(|| std::time::Duration::from_secs_f64(total)))
+    crate::shared::duration::parse(s, true, "30s, 1m, 1m30s, 500ms; 0 = no limit")
+        .map(|d| (!d.is_zero()).then_some(d))
 }
 
 #[cfg(test)]

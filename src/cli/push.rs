@@ -107,37 +107,13 @@ pub struct PushArgs {
     pub pushgateway_timeout: Duration,
 }
 
-/// A positive Go-style duration: `500ms`, `10s`, `1m30s`, `2h`.
+/// A positive Go duration: `500ms`, `10s`, `1m30s`, `2h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("{s:?} is not a duration (e.g. 500ms, 10s, 1m30s)");
-    let mut total = Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let n_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let n: f64 = rest[..n_len].parse().map_err(|_| bad())?;
-        rest = &rest[n_len..];
-        let u_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..u_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        rest = &rest[u_len..];
-        total += Duration::try_from_secs_f64(n * unit).map_err(|_| bad())?;
-    }
-    if total.is_zero() {
+    let d = crate::shared::duration::parse(s, false, "500ms, 10s, 1m30s")?;
+    if d.is_zero() {
         return Err(format!("{s:?}: the duration must be positive"));
     }
-    Ok(total)
+    Ok(d)
 }
 
 #[cfg(test)]

@@ -1,0 +1,4 @@
+//! Small rules the stages share, written once. A leaf: nothing here imports
+//! the rest of the crate.
+
+pub mod duration;

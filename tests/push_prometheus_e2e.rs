@@ -565,6 +565,24 @@ fn every_dashboard_and_rule_expression_evaluates_over_a_pushed_snapshot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A second cluster with only its workloads, which the cluster filter keeps apart.
+    let west =
+        pushgateway::fixture_subset(rules_dir.path(), "west.json", |o| o["kind"] == "Workload");
+    let out = tap_metrics()
+        .arg("--from-file")
+        .arg(&west)
+        .args(["--pushgateway", &pgw.url, "--grouping-key", "cluster=west"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    prom.wait_for(
+        "push_time_seconds{job=\"tap-metrics\",cluster=\"west\"} > 0",
+        Duration::from_secs(20),
+    );
     prom.wait_for(
         "push_time_seconds{job=\"tap-metrics\",cluster=\"east\"} > 0",
         Duration::from_secs(20),
@@ -598,6 +616,35 @@ fn every_dashboard_and_rule_expression_evaluates_over_a_pushed_snapshot() {
         assert_eq!(
             r.first().and_then(|r| r["value"][1].as_str()),
             Some(n.to_string().as_str()),
+            "{q}"
+        );
+    }
+
+    // The overview's object count follows the cluster variable.
+    let (_, overview) = dashboards
+        .iter()
+        .find(|(f, _)| f == "tap-overview.json")
+        .unwrap();
+    let objects = overview["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Objects")
+        .unwrap()["targets"][0]["expr"]
+        .as_str()
+        .unwrap();
+    let total: usize = kinds.values().sum();
+    let workloads = kinds["Workload"];
+    for (cluster, want) in [
+        ("east", total),
+        ("west", workloads),
+        (".*", total + workloads),
+    ] {
+        let q = grafana_expand(objects, cluster);
+        let r = prom.query(&q).unwrap();
+        assert_eq!(
+            r.first().and_then(|r| r["value"][1].as_str()),
+            Some(want.to_string().as_str()),
             "{q}"
         );
     }

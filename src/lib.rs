@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod monitoring;
 pub mod push;
 pub mod render;
 pub mod run;

@@ -30,6 +30,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             Ok(Outcome::Complete)
         }
         Some(Command::Config(ConfigCommand::Validate { file, strict })) => validate(&file, strict),
+        Some(Command::Monitoring(cmd)) => monitoring(cmd),
         Some(Command::Completion { shell }) => {
             write_stdout(|out| {
                 crate::complete::shell_script(shell, out);
@@ -371,4 +372,79 @@ fn report_eval_errors(errors: &EvalErrors, ui: &Ui) {
         errors.total,
         per.join(", ")
     ));
+}
+
+/// `monitoring rules` prints the rule file; `monitoring dashboards` writes the dashboards.
+fn monitoring(cmd: crate::cli::MonitoringCommand) -> Result<Outcome, Error> {
+    use crate::cli::MonitoringCommand;
+    use crate::monitoring as m;
+    match cmd {
+        MonitoringCommand::Rules {
+            prometheus_rule,
+            labels,
+        } => {
+            let text = if prometheus_rule {
+                let labels = labels
+                    .iter()
+                    .map(|l| m::parse_label(l))
+                    .collect::<Result<Vec<_>, _>>()?;
+                m::prometheus_rule(&labels)
+            } else {
+                m::RULES_YAML.to_string()
+            };
+            write_stdout(|out| out.write_all(text.as_bytes()))?;
+        }
+        MonitoringCommand::Dashboards {
+            out,
+            configmap,
+            namespace,
+        } => {
+            if let Some(ns) = namespace.as_deref().filter(|ns| !m::is_dns_label(ns)) {
+                return Err(Error::usage(format!(
+                    "--namespace {ns:?}: not a namespace name (at most 63 lowercase letters, digits and '-')"
+                )));
+            }
+            let files = m::dashboard_files(configmap, namespace.as_deref());
+            write_files(&out, &files)?;
+            Ui::new(false, 0).info(format!(
+                "wrote {} dashboard {} to {}",
+                files.len(),
+                if configmap { "ConfigMaps" } else { "files" },
+                out.display()
+            ));
+        }
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Writes the files into `dir`, each to a temporary file there first; they are
+/// renamed into place only once all are written, so a failure leaves no
+/// partial file and, short of a failing rename, no file at all.
+fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> Result<(), Error> {
+    let fail = |path: &std::path::Path, e: std::io::Error| {
+        Error::failure(format!(
+            "cannot write {}: {}",
+            path.display(),
+            crate::source::io_reason(&e)
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tap-metrics-");
+    // Readable like any file the user writes (the umask still applies).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut written = Vec::with_capacity(files.len());
+    for (name, content) in files {
+        let path = dir.join(name);
+        let mut tmp = builder.tempfile_in(dir).map_err(|e| fail(dir, e))?;
+        tmp.write_all(content.as_bytes())
+            .and_then(|_| tmp.as_file().sync_all())
+            .map_err(|e| fail(&path, e))?;
+        written.push((tmp, path));
+    }
+    for (tmp, path) in written {
+        tmp.persist(&path).map_err(|e| fail(&path, e.error))?;
+    }
+    Ok(())
 }

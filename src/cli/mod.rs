@@ -77,6 +77,9 @@ pub enum Command {
     /// Print or check KSM configs.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Grafana dashboards and Prometheus alerts for these metrics.
+    #[command(subcommand)]
+    Monitoring(MonitoringCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completion {
         #[arg(value_enum)]
@@ -104,6 +107,43 @@ pub enum ConfigCommand {
         /// Treat unknown keys as errors.
         #[arg(long)]
         strict: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitoringCommand {
+    /// Print the Prometheus recording rules and alerts.
+    #[command(after_help = "\
+Examples:
+  kubectl tap-metrics monitoring rules > tap-metrics.rules.yaml
+  # kube-prometheus-stack selects rules labelled release=<helm release name>
+  kubectl tap-metrics monitoring rules --prometheus-rule --label release=kube-prometheus-stack \\
+    | kubectl apply -n monitoring -f -")]
+    Rules {
+        /// Print them as a PrometheusRule (monitoring.coreos.com/v1) for the Prometheus Operator.
+        #[arg(long)]
+        prometheus_rule: bool,
+        /// A label of the PrometheusRule, e.g. release=kube-prometheus-stack. Repeatable.
+        #[arg(long = "label", value_name = "KEY=VALUE", requires = "prometheus_rule")]
+        labels: Vec<String>,
+    },
+    /// Write the Grafana dashboards into a directory, one file each.
+    #[command(after_help = "\
+Examples:
+  kubectl tap-metrics monitoring dashboards --out dashboards/
+  # ConfigMaps that kube-prometheus-stack's Grafana sidecar loads
+  kubectl tap-metrics monitoring dashboards --out dashboards/ --configmap --namespace monitoring
+  kubectl apply -f dashboards/")]
+    Dashboards {
+        /// The directory (created if missing); files of the same name are replaced.
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// Write ConfigMaps labelled grafana_dashboard: "1" instead of JSON.
+        #[arg(long)]
+        configmap: bool,
+        /// The ConfigMaps' namespace (Grafana's, for the sidecar's default search).
+        #[arg(long, value_name = "NS", requires = "configmap")]
+        namespace: Option<String>,
     },
 }
 

@@ -442,3 +442,21 @@ pub fn as_pushed(text: &str, key: &[(&str, &str)]) -> Series {
     }
     series
 }
+
+/// Runs Debian's `promtool` with `args` in `dir`: (success, stdout + stderr);
+/// `None` when it is not installed (outside CI).
+pub fn promtool(dir: &Path, args: &[&str]) -> Option<(bool, String)> {
+    let bin = require("promtool")?;
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.success(), text))
+}

@@ -79,6 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-tap_metrics' -ScriptBlo
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print or check KSM configs')
+            [CompletionResult]::new('monitoring', 'monitoring', [CompletionResultType]::ParameterValue, 'Grafana dashboards and Prometheus alerts for these metrics')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -117,6 +118,44 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-tap_metrics' -ScriptBlo
         'kubectl-tap_metrics;config;help;help' {
             break
         }
+        'kubectl-tap_metrics;monitoring' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'Print the Prometheus recording rules and alerts')
+            [CompletionResult]::new('dashboards', 'dashboards', [CompletionResultType]::ParameterValue, 'Write the Grafana dashboards into a directory, one file each')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-tap_metrics;monitoring;rules' {
+            [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A label of the PrometheusRule, e.g. release=kube-prometheus-stack. Repeatable')
+            [CompletionResult]::new('--prometheus-rule', '--prometheus-rule', [CompletionResultType]::ParameterName, 'Print them as a PrometheusRule (monitoring.coreos.com/v1) for the Prometheus Operator')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-tap_metrics;monitoring;dashboards' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The directory (created if missing); files of the same name are replaced')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The ConfigMaps'' namespace (Grafana''s, for the sidecar''s default search)')
+            [CompletionResult]::new('--configmap', '--configmap', [CompletionResultType]::ParameterName, 'Write ConfigMaps labelled grafana_dashboard: "1" instead of JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kubectl-tap_metrics;monitoring;help' {
+            [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'Print the Prometheus recording rules and alerts')
+            [CompletionResult]::new('dashboards', 'dashboards', [CompletionResultType]::ParameterValue, 'Write the Grafana dashboards into a directory, one file each')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-tap_metrics;monitoring;help;rules' {
+            break
+        }
+        'kubectl-tap_metrics;monitoring;help;dashboards' {
+            break
+        }
+        'kubectl-tap_metrics;monitoring;help;help' {
+            break
+        }
         'kubectl-tap_metrics;completion' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -124,6 +163,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-tap_metrics' -ScriptBlo
         }
         'kubectl-tap_metrics;help' {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print or check KSM configs')
+            [CompletionResult]::new('monitoring', 'monitoring', [CompletionResultType]::ParameterValue, 'Grafana dashboards and Prometheus alerts for these metrics')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -137,6 +177,17 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-tap_metrics' -ScriptBlo
             break
         }
         'kubectl-tap_metrics;help;config;validate' {
+            break
+        }
+        'kubectl-tap_metrics;help;monitoring' {
+            [CompletionResult]::new('rules', 'rules', [CompletionResultType]::ParameterValue, 'Print the Prometheus recording rules and alerts')
+            [CompletionResult]::new('dashboards', 'dashboards', [CompletionResultType]::ParameterValue, 'Write the Grafana dashboards into a directory, one file each')
+            break
+        }
+        'kubectl-tap_metrics;help;monitoring;rules' {
+            break
+        }
+        'kubectl-tap_metrics;help;monitoring;dashboards' {
             break
         }
         'kubectl-tap_metrics;help;completion' {

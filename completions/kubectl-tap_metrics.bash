@@ -25,6 +25,9 @@ _kubectl__tap_metrics() {
             kubectl__tap_metrics,help)
                 cmd="kubectl__tap_metrics__subcmd__help"
                 ;;
+            kubectl__tap_metrics,monitoring)
+                cmd="kubectl__tap_metrics__subcmd__monitoring"
+                ;;
             kubectl__tap_metrics__subcmd__config,default)
                 cmd="kubectl__tap_metrics__subcmd__config__subcmd__default"
                 ;;
@@ -52,11 +55,38 @@ _kubectl__tap_metrics() {
             kubectl__tap_metrics__subcmd__help,help)
                 cmd="kubectl__tap_metrics__subcmd__help__subcmd__help"
                 ;;
+            kubectl__tap_metrics__subcmd__help,monitoring)
+                cmd="kubectl__tap_metrics__subcmd__help__subcmd__monitoring"
+                ;;
             kubectl__tap_metrics__subcmd__help__subcmd__config,default)
                 cmd="kubectl__tap_metrics__subcmd__help__subcmd__config__subcmd__default"
                 ;;
             kubectl__tap_metrics__subcmd__help__subcmd__config,validate)
                 cmd="kubectl__tap_metrics__subcmd__help__subcmd__config__subcmd__validate"
+                ;;
+            kubectl__tap_metrics__subcmd__help__subcmd__monitoring,dashboards)
+                cmd="kubectl__tap_metrics__subcmd__help__subcmd__monitoring__subcmd__dashboards"
+                ;;
+            kubectl__tap_metrics__subcmd__help__subcmd__monitoring,rules)
+                cmd="kubectl__tap_metrics__subcmd__help__subcmd__monitoring__subcmd__rules"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring,dashboards)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__dashboards"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring,help)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__help"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring,rules)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__rules"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring__subcmd__help,dashboards)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__dashboards"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring__subcmd__help,help)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__help"
+                ;;
+            kubectl__tap_metrics__subcmd__monitoring__subcmd__help,rules)
+                cmd="kubectl__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__rules"
                 ;;
             *)
                 ;;
@@ -65,7 +95,7 @@ _kubectl__tap_metrics() {
 
     case "${cmd}" in
         kubectl__tap_metrics)
-            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --help --version config completion help"
+            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --help --version config monitoring completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,7 +381,7 @@ _kubectl__tap_metrics() {
             return 0
             ;;
         kubectl__subcmd__tap_metrics__subcmd__help)
-            opts="config completion help"
+            opts="config monitoring completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -427,6 +457,158 @@ _kubectl__tap_metrics() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__help__subcmd__monitoring)
+            opts="rules dashboards"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__help__subcmd__monitoring__subcmd__dashboards)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__help__subcmd__monitoring__subcmd__rules)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring)
+            opts="-h --help rules dashboards help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__dashboards)
+            opts="-h --out --configmap --namespace --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__help)
+            opts="rules dashboards help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__dashboards)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__help__subcmd__rules)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__tap_metrics__subcmd__monitoring__subcmd__rules)
+            opts="-h --prometheus-rule --label --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

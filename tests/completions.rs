@@ -141,7 +141,7 @@ fn empty_line_offers_the_visible_subcommands() {
         let a = complete(words);
         assert_eq!(
             a.values(),
-            set(&["completion", "config", "help"]),
+            set(&["completion", "config", "help", "monitoring"]),
             "{words:?}"
         );
         assert_eq!(a.directive, NO_FILE_COMP);
@@ -409,7 +409,7 @@ fn kubectl_drives_the_plugin_completion() {
     let (a, version) = run(&[""]);
     assert_eq!(
         a.values(),
-        set(&["completion", "config", "help"]),
+        set(&["completion", "config", "help", "monitoring"]),
         "kubectl ({version}) did not use kubectl_complete-tap_metrics"
     );
     assert_eq!(a.directive, NO_FILE_COMP);

@@ -9,6 +9,7 @@
 //! soon as they are complete, so output can be written while lists still run.
 
 mod api;
+mod auth;
 mod discovery;
 mod kubeconfig;
 mod list;

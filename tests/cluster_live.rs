@@ -1286,7 +1286,8 @@ fn exec_plugins_are_bounded_and_fail_in_one_line() {
 
     let cases = [
         (
-            plugin("sleeps", "exec sleep 30"),
+            // A script: what it started is stopped with it.
+            plugin("sleeps", "sleep 37.25 && echo {}"),
             "gave no answer within 1s (--request-timeout) and was stopped",
         ),
         (
@@ -1316,6 +1317,18 @@ fn exec_plugins_are_bounded_and_fail_in_one_line() {
         let expected = format!("kubeconfig user \"tap\": exec plugin {command:?} {why}");
         assert_one_error(&run, 1, &expected);
     }
+    assert!(!sleeping("37.25"), "the plugin's sleep was left running");
+}
+
+/// A live process runs `sleep arg` (Linux /proc; a zombie has no command line).
+fn sleeping(arg: &str) -> bool {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let wanted = format!("sleep\0{arg}\0").into_bytes();
+    procs
+        .flatten()
+        .any(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c == wanted))
 }
 
 #[test]

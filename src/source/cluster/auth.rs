@@ -223,6 +223,11 @@ fn run_exec(who: &str, exec: &ExecConfig, limit: Duration) -> Result<Credential,
         cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit());
     } else {
         cmd.stdin(Stdio::null()).stderr(Stdio::piped());
+        // Its own process group, so that a plugin that is a script can be
+        // stopped with what it started (an interactive one must stay in the
+        // terminal's group to read it).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     }
     let mut child = cmd.spawn().map_err(|e| {
         let hint = exec
@@ -271,8 +276,7 @@ fn run_exec(who: &str, exec: &ExecConfig, limit: Duration) -> Result<Credential,
                 std::thread::sleep(Duration::from_millis(10));
             }
             Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child, !interactive);
                 let which = if limit == EXEC_DEFAULT_LIMIT {
                     "the limit without --request-timeout"
                 } else {
@@ -316,6 +320,21 @@ fn run_exec(who: &str, exec: &ExecConfig, limit: Duration) -> Result<Credential,
         )));
     }
     parse_credential(&stdout).map_err(|why| fail(why.to_string()))
+}
+
+/// Stops a plugin that ran out of time, with its process group if it has one.
+fn stop(child: &mut std::process::Child, group: bool) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if group && let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) has no memory effects; the group is the plugin's own.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = group;
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The credential of an ExecCredential answer. Values are never quoted in the

@@ -469,4 +469,21 @@ mod tests {
             "https://xxxxx@10.0.0.1:6443/x"
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whatever a server answers, the quoted part is one bounded line.
+        #[test]
+        fn any_error_body_is_one_bounded_line(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            html in "(<[a-z]{1,6}>|</?title>|[^<>]{0,40}|\r?\n){0,40}",
+        ) {
+            for b in [&body[..], html.as_bytes()] {
+                let line = body_summary(b);
+                proptest::prop_assert!(!line.contains(['\n', '\r', '\t']), "{line:?}");
+                proptest::prop_assert!(line.chars().count() <= MESSAGE_MAX + 1);
+            }
+        }
+    }
 }

@@ -58,8 +58,14 @@ pub fn resolve(auth: &mut AuthInfo, who: &str, limit: Duration) -> Result<(), Er
             ))),
         };
     }
-    if auth.username.is_some() && auth.password.is_some() {
-        // Basic auth is sent base64-encoded: always a valid header.
+    if let (Some(user), Some(_)) = (&auth.username, &auth.password) {
+        // Sent base64-encoded: always a valid header; but `user:password`
+        // cannot tell a colon in the name from the separator (RFC 7617).
+        if user.contains(':') {
+            return Err(Error::failure(format!(
+                "{who}: the username holds ':', which basic auth cannot carry"
+            )));
+        }
         return Ok(());
     }
     if let Some(token) = token_of(auth) {
@@ -388,6 +394,20 @@ mod tests {
         let e = header_value("kubeconfig user \"u\"", "token", "s3cret\x7f").unwrap_err();
         assert_eq!(e.kind, crate::error::ExitKind::Failure);
         assert!(!e.message.contains("s3cret"));
+    }
+
+    #[test]
+    fn basic_auth_names_cannot_hold_a_colon() {
+        let with = |user: &str| {
+            serde_json::from_value::<AuthInfo>(json!({ "username": user, "password": "s3cret" }))
+                .unwrap()
+        };
+        assert!(resolve(&mut with("jane"), "u", EXEC_DEFAULT_LIMIT).is_ok());
+        let e = resolve(&mut with("ja:ne"), "u", EXEC_DEFAULT_LIMIT).unwrap_err();
+        assert_eq!(
+            e.message,
+            "u: the username holds ':', which basic auth cannot carry"
+        );
     }
 
     #[test]

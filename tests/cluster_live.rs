@@ -1402,6 +1402,17 @@ fn server_error_bodies_are_one_bounded_line() {
     );
     assert!(line.ends_with('…') && line.chars().count() < 500, "{line}");
     assert!(!run.stderr.contains('\u{1b}'));
+    // A list whose items are one long string: serde quotes it, bounded.
+    let long = format!("{}\n{}", "x".repeat(5000), "y".repeat(5000));
+    let c = Cluster::start(vec![("workloads", Fault::BadItems(json!(long)))]);
+    let run = c.run(&["-o", "openmetrics"]);
+    assert_plain_lines(&run);
+    let line = run.stderr.lines().next().unwrap();
+    assert!(
+        line.contains(" answered an invalid list: invalid type: string \"xxx")
+            && line.chars().count() < 600,
+        "{line}"
+    );
 }
 
 #[test]

@@ -151,7 +151,11 @@ impl Api {
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, uri: &str) -> Result<T, Failure> {
         let body = self.get(uri).await?;
         serde_json::from_slice(&body).map_err(|e| {
-            Failure::Transport(format!("{}{uri} answered invalid JSON: {e}", self.url))
+            Failure::Transport(format!(
+                "{}{uri} answered invalid JSON: {}",
+                self.url,
+                one_line(&e.to_string(), MESSAGE_MAX)
+            ))
         })
     }
 

@@ -129,7 +129,8 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
             }
             Source::InCluster => kube::Config::incluster().map_err(|e| {
                 Error::failure(format!(
-                    "no kubeconfig, and the in-cluster service account cannot be used: {e}"
+                    "no kubeconfig, and the in-cluster service account cannot be used: {}",
+                    one_line(&e.to_string(), 300)
                 ))
             })?,
             Source::Server(url) => kube::Config::new(parse_server(url)?),

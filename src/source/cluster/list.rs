@@ -387,7 +387,13 @@ fn evaluate_page(
     if let Some(e) = spool_error {
         return Err(PageError::Spool(e));
     }
-    let next = parsed.map_err(|e| PageError::Invalid(format!("an invalid list: {e}")))?;
+    // serde quotes what it did not expect, which may be long.
+    let next = parsed.map_err(|e| {
+        PageError::Invalid(format!(
+            "an invalid list: {}",
+            super::api::one_line(&e.to_string(), 300)
+        ))
+    })?;
     Ok(Page { objects, next })
 }
 

@@ -1442,3 +1442,53 @@ fn server_urls_never_show_their_password() {
     });
     assert_one_error(&run, 2, "--server \"https://xxxxx@\" is not a URL");
 }
+
+#[test]
+fn a_failing_plugin_of_one_context_leaves_the_others_read() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+    let good = Cluster::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("expired");
+    std::fs::write(&plugin, "#!/bin/sh\necho 'session expired' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = |srv: &FakeApiServer| {
+        let ca = base64::engine::general_purpose::STANDARD.encode(&srv.ca_pem);
+        json!({ "server": srv.url, "certificate-authority-data": ca })
+    };
+    let cfg = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            { "name": "good", "cluster": cluster(&good.srv) },
+            { "name": "sso", "cluster": cluster(&good.srv) },
+        ],
+        "users": [
+            { "name": "good", "user": { "token": "any" } },
+            { "name": "sso", "user": { "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": plugin.display().to_string(),
+                "interactiveMode": "Never",
+            }}},
+        ],
+        "contexts": [
+            { "name": "good", "context": { "cluster": "good", "user": "good" } },
+            { "name": "sso", "context": { "cluster": "sso", "user": "sso" } },
+        ],
+    });
+    let kc = dir.path().join("config");
+    std::fs::write(&kc, cfg.to_string()).unwrap();
+    let run = run_with(&kc, &["--all-contexts", "-o", "openmetrics"]);
+    assert_plain_lines(&run);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert_eq!(
+        warnings(&run.stderr),
+        format!(
+            "warning: context \"sso\": kubeconfig user \"sso\": exec plugin {:?} exited with status 1: session expired\n\
+             warning: partial result: 1 of 2 clusters could not be read (exit code 5)\n",
+            plugin.display().to_string()
+        )
+    );
+    assert!(run.stdout.contains("cluster=\"good\""));
+    assert!(!run.stdout.contains("cluster=\"sso\""));
+}

@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use std::io::Read;
 
@@ -43,6 +44,22 @@ pub struct Target {
     /// `--server` URL when there is no kubeconfig.
     pub name: String,
     pub config: kube::Config,
+    /// Where its credentials come from, for messages (`kubeconfig user "x"`).
+    pub who: String,
+}
+
+impl Target {
+    /// Checks and settles the credentials (an exec plugin runs here, for at
+    /// most `exec_limit`); a cluster whose credentials fail is one that
+    /// cannot be read, not the end of a run over several.
+    pub fn resolve_credentials(&mut self, exec_limit: Duration) -> Result<(), Error> {
+        auth::resolve(&mut self.config.auth_info, &self.who, exec_limit)
+    }
+}
+
+/// How long an exec plugin may run: `--request-timeout`, else a default.
+pub fn exec_limit(args: &ClusterArgs) -> Duration {
+    args.request_timeout().unwrap_or(auth::EXEC_DEFAULT_LIMIT)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +99,6 @@ pub fn names(args: &ClusterArgs, env: &Env) -> Result<Vec<String>, Error> {
 pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error> {
     let sel = select(args, env)?;
     let mut targets = Vec::with_capacity(sel.sources.len());
-    let exec_limit = args.request_timeout().unwrap_or(auth::EXEC_DEFAULT_LIMIT);
     for source in &sel.sources {
         // Where the credentials come from, for messages.
         let who = match source {
@@ -136,12 +152,12 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
             Source::Server(url) => kube::Config::new(parse_server(url)?),
         };
         apply_flags(&mut config, args)?;
-        auth::resolve(&mut config.auth_info, &who, exec_limit)?;
         // Retries are ours: bounded, and for 5xx too.
         config.default_retry = false;
         targets.push(Target {
             name: source.name(),
             config,
+            who,
         });
     }
     Ok(targets)
@@ -746,7 +762,10 @@ contexts:
                 };
                 for args in [&plain, &flagged] {
                     let named = names(args, &env).map(drop);
-                    let built = block(targets(args, &env)).map(drop);
+                    let built = block(targets(args, &env)).and_then(|ts| {
+                        ts.into_iter()
+                            .try_for_each(|mut t| t.resolve_credentials(Duration::from_secs(1)))
+                    });
                     for e in [named.err(), built.err()].into_iter().flatten() {
                         let m = &e.message;
                         prop_assert!(!m.contains(['\n', '\r']), "{m:?}");

@@ -6,10 +6,9 @@
 //! service account is used (kube's in-cluster config).
 
 use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use std::io::Read;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 

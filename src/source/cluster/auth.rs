@@ -45,8 +45,12 @@ pub fn resolve(auth: &mut AuthInfo, who: &str, limit: Duration) -> Result<(), Er
     }
     if let Some(provider) = &auth.auth_provider {
         return match provider.name.as_str() {
-            // kube validates and refreshes OIDC tokens itself, with clean errors.
-            "oidc" => Ok(()),
+            // kube validates and refreshes OIDC tokens itself; the header
+            // value it makes of the ID token is checked here first.
+            "oidc" => match provider.config.get("id-token") {
+                Some(token) => header_value(who, "the oidc id-token", token),
+                None => Ok(()),
+            },
             // kube would run its `cmd-path` without a time limit; kubectl dropped it.
             "gcp" => Err(Error::failure(format!(
                 "{who}: the gcp auth provider is not supported (kubectl removed it too); \
@@ -407,6 +411,27 @@ mod tests {
         assert_eq!(
             e.message,
             "u: the username holds ':', which basic auth cannot carry"
+        );
+    }
+
+    #[test]
+    fn oidc_id_tokens_are_checked_and_gcp_refused() {
+        let with = |name: &str, token: &str| {
+            serde_json::from_value::<AuthInfo>(json!({ "auth-provider": {
+                "name": name, "config": { "id-token": token },
+            }}))
+            .unwrap()
+        };
+        assert!(resolve(&mut with("oidc", "a.b.c"), "u", EXEC_DEFAULT_LIMIT).is_ok());
+        let e = resolve(&mut with("oidc", "s3cret\n"), "u", EXEC_DEFAULT_LIMIT).unwrap_err();
+        assert_eq!(
+            e.message,
+            "u: the oidc id-token is not a valid HTTP header value (it holds a control character)"
+        );
+        let e = resolve(&mut with("gcp", "t"), "u", EXEC_DEFAULT_LIMIT).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("u: the gcp auth provider is not supported")
         );
     }
 

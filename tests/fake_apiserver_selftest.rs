@@ -780,6 +780,27 @@ fn fault_not_json() {
 }
 
 #[test]
+fn fault_error_body() {
+    let srv = start(Options {
+        faults: vec![(
+            "workloads".into(),
+            Fault::ErrorBody {
+                status: 403,
+                content_type: "text/html".into(),
+                body: "<html>\r\n<title>403 Forbidden</title>\r\n".into(),
+            },
+        )],
+        ..Options::default()
+    });
+    let h = Http::new(&srv);
+    let g = h.get(WL);
+    assert_eq!(g.status, 403);
+    assert_eq!(g.headers["content-type"], "text/html");
+    assert_eq!(g.body, b"<html>\r\n<title>403 Forbidden</title>\r\n");
+    h.ok(CIC);
+}
+
+#[test]
 fn fault_bad_items() {
     for items in [json!({ "a": 1 }), json!("x"), json!([1, "a"])] {
         let srv = start(Options {

@@ -9,6 +9,7 @@
 //! soon as they are complete, so output can be written while lists still run.
 
 mod api;
+mod auth;
 mod discovery;
 mod kubeconfig;
 mod list;
@@ -249,14 +250,30 @@ async fn read_cluster(
     };
     let all = ctx.engine.resources().len();
     let mut out = ClusterOutcome {
-        name: target.name,
+        name: target.name.clone(),
         failed: None,
         errors: EvalErrors::new(ctx.opts.verbosity),
         warnings: Vec::new(),
         read: 0,
         unreadable: 0,
     };
-    let api = match api::Api::new(target.config, ctx.opts.timeout) {
+    let mut target = target;
+    let limit = ctx.opts.exec_limit;
+    // An exec plugin blocks while it runs.
+    let resolved = tokio::task::spawn_blocking(move || {
+        target.resolve_credentials(limit).map(|()| target.config)
+    })
+    .await;
+    let config = match resolved {
+        Ok(Ok(config)) => config,
+        Ok(Err(e)) => {
+            nothing_for(&mut (0..all));
+            out.failed = Some(e.message);
+            return Ok(out);
+        }
+        Err(e) => return Err(Error::failure(format!("listing stopped: {e}"))),
+    };
+    let api = match api::Api::new(config, ctx.opts.timeout) {
         Ok(api) => api,
         Err(msg) => {
             nothing_for(&mut (0..all));

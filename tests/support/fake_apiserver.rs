@@ -224,6 +224,13 @@ pub enum Fault {
     /// Every list is a 200 JSON list whose `items` is this value instead of an array of
     /// objects: `json!({})`, `json!("x")`, or an array of non-objects like `json!([1, "a"])`.
     BadItems(Value),
+    /// Every list answers this status with this `Content-Type` and body, as a proxy's
+    /// error page or an API server with a long, multi-line message does.
+    ErrorBody {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
 }
 
 /// How to start a `FakeApiServer`.
@@ -1608,6 +1615,17 @@ async fn resource_request(state: &State, req: &Request, g: &str, v: &str, rest: 
             }
             Fault::NotJson => return html_page(),
             Fault::BadItems(ref items) => return bad_items_list(state, r, v, items),
+            Fault::ErrorBody {
+                status,
+                ref content_type,
+                ref body,
+            } => {
+                let mut resp = json_response(status, body.clone());
+                if let Ok(ct) = HeaderValue::from_str(content_type) {
+                    resp.headers_mut().insert(CONTENT_TYPE, ct);
+                }
+                return resp;
+            }
             Fault::CutShort { .. } if take_one(&f.remaining) => {
                 let mut resp = list_objects(state, ri, r, v, namespace, &params, &faults);
                 resp.extensions_mut().insert(CutShort);

@@ -151,7 +151,11 @@ impl Api {
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, uri: &str) -> Result<T, Failure> {
         let body = self.get(uri).await?;
         serde_json::from_slice(&body).map_err(|e| {
-            Failure::Transport(format!("{}{uri} answered invalid JSON: {e}", self.url))
+            Failure::Transport(format!(
+                "{}{uri} answered invalid JSON: {}",
+                self.url,
+                one_line(&e.to_string(), MESSAGE_MAX)
+            ))
         })
     }
 
@@ -215,16 +219,19 @@ impl Api {
             // has no decoder for it either, and its JSON error would hide why.
             if let Some(media) = media.filter(|m| !is_json(m)) {
                 return Err(transport(format!(
-                    "{}{uri} answered {media}, not JSON (a proxy in front of the API server?)",
-                    self.url
+                    "{}{uri} answered {}, not JSON (a proxy in front of the API server?)",
+                    self.url,
+                    one_line(&media, 64)
                 )));
             }
             return Ok(Vec::from(body));
         }
-        let parsed: StatusBody = serde_json::from_slice(&body).unwrap_or_else(|_| StatusBody {
-            message: first_line(&String::from_utf8_lossy(&body)),
+        let mut parsed: StatusBody = serde_json::from_slice(&body).unwrap_or_else(|_| StatusBody {
+            message: body_summary(&body),
             ..StatusBody::default()
         });
+        parsed.message = one_line(&parsed.message, MESSAGE_MAX);
+        parsed.reason = one_line(&parsed.reason, 64);
         let retry_after = retry_after.or_else(|| {
             parsed
                 .details
@@ -270,9 +277,18 @@ fn cut_reason(e: &(dyn std::error::Error + 'static)) -> String {
     reason(e)
 }
 
-/// The server URL as users write it (no trailing slash).
+/// The server URL as users write it (no trailing slash), with any user
+/// name and password in it replaced by `xxxxx`: it is printed.
 pub fn server_url(uri: &http::Uri) -> String {
-    uri.to_string().trim_end_matches('/').to_string()
+    let s = uri.to_string();
+    let shown = match uri.authority().map(|a| a.as_str()) {
+        Some(a) => match a.rsplit_once('@') {
+            Some((_, host)) => s.replacen(a, &format!("xxxxx@{host}"), 1),
+            None => s,
+        },
+        None => s,
+    };
+    shown.trim_end_matches('/').to_string()
 }
 
 fn status_reason(status: StatusCode) -> String {
@@ -282,15 +298,64 @@ fn status_reason(status: StatusCode) -> String {
         .unwrap_or_else(|| "Error".into())
 }
 
-fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("").trim();
-    match line.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &line[..i]),
-        None => line.to_string(),
+/// Outside text (a server's message, a plugin's error) fit for one line of
+/// a message: whitespace runs, line breaks included, become one space, and
+/// at most `max` characters are kept. (Other control characters are escaped
+/// where the line is written.)
+pub fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, word) in s.split_whitespace().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > max * 4 {
+            break;
+        }
+    }
+    match out.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &out[..i]),
+        None => out,
     }
 }
 
-fn humantime(d: Duration) -> String {
+/// The useful line of an error answer that is not a Kubernetes Status: the
+/// title of an HTML page (a proxy's), else the text without its markup.
+fn body_summary(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let lower = text.to_ascii_lowercase();
+    if let Some(start) = lower.find("<title>")
+        && let Some(len) = lower[start + 7..].find("</title>")
+    {
+        let title = one_line(&text[start + 7..start + 7 + len], MESSAGE_MAX);
+        if !title.is_empty() {
+            return title;
+        }
+    }
+    let mut plain = String::with_capacity(text.len().min(4096));
+    let html = lower.trim_start().starts_with('<');
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' if html => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if in_tag => {}
+            _ => plain.push(c),
+        }
+        if plain.len() > MESSAGE_MAX * 8 {
+            break;
+        }
+    }
+    one_line(&plain, MESSAGE_MAX)
+}
+
+/// The longest server message quoted, in characters.
+const MESSAGE_MAX: usize = 300;
+
+pub(super) fn humantime(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {
@@ -381,11 +446,48 @@ mod tests {
             status_reason(StatusCode::TOO_MANY_REQUESTS),
             "TooManyRequests"
         );
-        assert_eq!(first_line("a\nb"), "a");
+        assert_eq!(one_line(" a\n\r\n  b\t", 10), "a b");
+        assert_eq!(one_line("abcdef", 3), "abc…");
+        assert_eq!(
+            body_summary(
+                b"<html>\r\n<head><title>502 Bad\nGateway</title></head>\r\n<body></body></html>"
+            ),
+            "502 Bad Gateway"
+        );
+        assert_eq!(body_summary(b"<p>no\n<b>title</b></p>"), "no title");
+        assert_eq!(
+            body_summary(b"upstream\nconnect error"),
+            "upstream connect error"
+        );
+        assert_eq!(
+            body_summary(&b"x ".repeat(100_000)).chars().count(),
+            MESSAGE_MAX + 1
+        );
         assert_eq!(humantime(Duration::from_millis(1500)), "1500ms");
         assert_eq!(
             server_url(&"https://10.0.0.1:6443/".parse().unwrap()),
             "https://10.0.0.1:6443"
         );
+        assert_eq!(
+            server_url(&"https://me:s3cret@10.0.0.1:6443/x".parse().unwrap()),
+            "https://xxxxx@10.0.0.1:6443/x"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Whatever a server answers, the quoted part is one bounded line.
+        #[test]
+        fn any_error_body_is_one_bounded_line(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            html in "(<[a-z]{1,6}>|</?title>|[^<>]{0,40}|\r?\n){0,40}",
+        ) {
+            for b in [&body[..], html.as_bytes()] {
+                let line = body_summary(b);
+                proptest::prop_assert!(!line.contains(['\n', '\r', '\t']), "{line:?}");
+                proptest::prop_assert!(line.chars().count() <= MESSAGE_MAX + 1);
+            }
+        }
     }
 }

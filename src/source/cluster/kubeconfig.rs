@@ -6,10 +6,14 @@
 //! service account is used (kube's in-cluster config).
 
 use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use kube::config::{AuthInfo, KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
+use super::api::one_line;
+use super::auth;
 use crate::cli::ClusterArgs;
 use crate::error::Error;
 
@@ -39,6 +43,22 @@ pub struct Target {
     /// `--server` URL when there is no kubeconfig.
     pub name: String,
     pub config: kube::Config,
+    /// Where its credentials come from, for messages (`kubeconfig user "x"`).
+    pub who: String,
+}
+
+impl Target {
+    /// Checks and settles the credentials (an exec plugin runs here, for at
+    /// most `exec_limit`); a cluster whose credentials fail is one that
+    /// cannot be read, not the end of a run over several.
+    pub fn resolve_credentials(&mut self, exec_limit: Duration) -> Result<(), Error> {
+        auth::resolve(&mut self.config.auth_info, &self.who, exec_limit)
+    }
+}
+
+/// How long an exec plugin may run: `--request-timeout`, else a default.
+pub fn exec_limit(args: &ClusterArgs) -> Duration {
+    args.request_timeout().unwrap_or(auth::EXEC_DEFAULT_LIMIT)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +71,8 @@ enum Source {
 impl Source {
     fn name(&self) -> String {
         match self {
-            Source::Context(n) | Source::Server(n) => n.clone(),
+            Source::Context(n) => n.clone(),
+            Source::Server(url) => redact(url),
             Source::InCluster => "in-cluster".into(),
         }
     }
@@ -78,6 +99,24 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
     let sel = select(args, env)?;
     let mut targets = Vec::with_capacity(sel.sources.len());
     for source in &sel.sources {
+        // Where the credentials come from, for messages.
+        let who = match source {
+            Source::Context(name) => {
+                let user = args.user.clone().or_else(|| {
+                    sel.kubeconfig
+                        .contexts
+                        .iter()
+                        .find(|c| &c.name == name)
+                        .and_then(|c| c.context.as_ref()?.user.clone())
+                });
+                match user {
+                    Some(u) => format!("kubeconfig user {u:?}"),
+                    None => format!("kubeconfig context {name:?}"),
+                }
+            }
+            Source::InCluster => "the in-cluster service account".into(),
+            Source::Server(_) => "--server".into(),
+        };
         let mut config = match source {
             Source::Context(name) => {
                 let mut kc = sel.kubeconfig.clone();
@@ -105,7 +144,8 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
             }
             Source::InCluster => kube::Config::incluster().map_err(|e| {
                 Error::failure(format!(
-                    "no kubeconfig, and the in-cluster service account cannot be used: {e}"
+                    "no kubeconfig, and the in-cluster service account cannot be used: {}",
+                    one_line(&e.to_string(), 300)
                 ))
             })?,
             Source::Server(url) => kube::Config::new(parse_server(url)?),
@@ -116,6 +156,7 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
         targets.push(Target {
             name: source.name(),
             config,
+            who,
         });
     }
     Ok(targets)
@@ -123,6 +164,33 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
 
 fn select(args: &ClusterArgs, env: &Env) -> Result<Selection, Error> {
     let (kubeconfig, origin) = load(args, env)?;
+    // As kubectl: a user or cluster asked for by name must be there.
+    if let Some(user) = &args.user
+        && !kubeconfig.auth_infos.iter().any(|u| &u.name == user)
+    {
+        let known: Vec<&str> = kubeconfig
+            .auth_infos
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect();
+        return Err(Error::usage(format!(
+            "--user {user}: auth info {user:?} does not exist in kubeconfig {origin}{}",
+            listed("users", &known)
+        )));
+    }
+    if let Some(cluster) = &args.cluster
+        && !kubeconfig.clusters.iter().any(|c| &c.name == cluster)
+    {
+        let known: Vec<&str> = kubeconfig
+            .clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(Error::usage(format!(
+            "--cluster {cluster}: cluster {cluster:?} does not exist in kubeconfig {origin}{}",
+            listed("clusters", &known)
+        )));
+    }
     let exists = |n: &str| kubeconfig.contexts.iter().any(|c| c.name == n);
     let mut sources = Vec::new();
     if args.all_contexts {
@@ -186,11 +254,17 @@ fn select(args: &ClusterArgs, env: &Env) -> Result<Selection, Error> {
 }
 
 fn known_contexts(kc: &Kubeconfig) -> String {
-    if kc.contexts.is_empty() {
-        return String::new();
-    }
     let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
-    format!(" (contexts: {})", names.join(", "))
+    listed("contexts", &names)
+}
+
+/// ` (what: a, b)`, or nothing for no names.
+fn listed(what: &str, names: &[&str]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({what}: {})", names.join(", "))
+    }
 }
 
 /// The merged kubeconfig and the files it came from.
@@ -240,22 +314,54 @@ fn load(args: &ClusterArgs, env: &Env) -> Result<(Kubeconfig, String), Error> {
     Ok((merged, origin))
 }
 
+/// The largest kubeconfig read: real ones are kilobytes, and a path can name
+/// an endless device.
+const KUBECONFIG_MAX: u64 = 16 << 20;
+
 fn read(path: &Path) -> Result<Kubeconfig, Error> {
-    Kubeconfig::read_from(path).map_err(|e| {
-        Error::failure(format!(
-            "kubeconfig {}: {}",
-            path.display(),
-            kubeconfig_reason(&e)
-        ))
-    })
+    let fail = |why: String| Error::failure(format!("kubeconfig {}: {why}", path.display()));
+    let too_big = || fail(format!("larger than {} MiB", KUBECONFIG_MAX >> 20));
+    let cannot = |e: std::io::Error| fail(format!("cannot read: {}", crate::source::io_reason(&e)));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    let parsed = if meta.is_file() {
+        if meta.len() > KUBECONFIG_MAX {
+            return Err(too_big());
+        }
+        // kube's reader also makes relative file paths relative to the file.
+        Kubeconfig::read_from(path)
+    } else {
+        // A pipe (`--kubeconfig <(…)`) or a device: read no more than the limit.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(KUBECONFIG_MAX + 1).read_to_string(&mut text))
+            .map_err(cannot)?;
+        if text.len() as u64 > KUBECONFIG_MAX {
+            return Err(too_big());
+        }
+        Kubeconfig::from_yaml(&text)
+    };
+    parsed.map_err(|e| fail(kubeconfig_reason(&e)))
 }
 
+/// One line: kube's YAML errors go on with a snippet of the file, which may
+/// hold a secret; the first line says where and what.
 fn kubeconfig_reason(e: &KubeconfigError) -> String {
     match e {
         KubeconfigError::ReadConfig(io, _) => {
             format!("cannot read: {}", crate::source::io_reason(io))
         }
-        other => super::api::reason(other),
+        KubeconfigError::Parse(yaml) => {
+            let text = yaml.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            format!(
+                "invalid YAML: {}",
+                one_line(first.trim_start_matches("error: "), 200)
+            )
+        }
+        KubeconfigError::LoadClusterOfContext(c) => {
+            format!("cluster {c:?} does not exist")
+        }
+        other => one_line(&super::api::reason(other), 300),
     }
 }
 
@@ -269,7 +375,20 @@ fn parse_server(s: &str) -> Result<http::Uri, Error> {
     url.parse::<http::Uri>()
         .ok()
         .filter(|u| u.host().is_some())
-        .ok_or_else(|| Error::usage(format!("--server {s:?} is not a URL")))
+        .ok_or_else(|| Error::usage(format!("--server {:?} is not a URL", redact(s))))
+}
+
+/// A URL as typed, with its user name and password (if any) replaced by
+/// `xxxxx`, for messages and the cluster label.
+fn redact(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}xxxxx{}", &url[..start], &url[start + at..]),
+        None => url.to_string(),
+    }
 }
 
 /// The connection flags, which win over the kubeconfig as in kubectl.
@@ -290,10 +409,7 @@ fn apply_flags(config: &mut kube::Config, args: &ClusterArgs) -> Result<(), Erro
     }
     let auth = &mut config.auth_info;
     if let Some(token) = &args.token {
-        // kube keeps tokens as `secrecy::SecretString`; its own deserializer makes one.
-        let with_token: AuthInfo = serde_json::from_value(serde_json::json!({ "token": token }))
-            .map_err(|e| Error::usage(format!("--token: {e}")))?;
-        auth.token = with_token.token;
+        auth::set_token(auth, "--token", "the token", token)?;
         // A token given on the command line replaces the kubeconfig's way to log in.
         auth.token_file = None;
         auth.exec = None;
@@ -312,7 +428,11 @@ fn apply_flags(config: &mut kube::Config, args: &ClusterArgs) -> Result<(), Erro
         auth.client_key_data = None;
     }
     if let Some(user) = &args.as_user {
+        auth::header_value("--as", "the user name", user)?;
         auth.impersonate = Some(user.clone());
+    }
+    for group in &args.as_groups {
+        auth::header_value("--as-group", "the group name", group)?;
     }
     if !args.as_groups.is_empty() {
         auth.impersonate_groups = Some(args.as_groups.clone());
@@ -514,5 +634,146 @@ contexts:
             ..ClusterArgs::default()
         };
         assert!(block(targets(&bad, &env)).is_err());
+    }
+
+    #[test]
+    fn users_and_clusters_named_by_flags_must_exist() {
+        let (_dir, paths) = files(&[TWO]);
+        let env = env_list(&paths);
+        let user = ClusterArgs {
+            user: Some("nope".into()),
+            ..ClusterArgs::default()
+        };
+        let e = names(&user, &env).unwrap_err();
+        assert_eq!(e.kind, crate::error::ExitKind::Usage);
+        assert!(
+            e.message
+                .starts_with("--user nope: auth info \"nope\" does not exist in kubeconfig ")
+                && e.message.ends_with(" (users: me)"),
+            "{e}"
+        );
+        let cluster = ClusterArgs {
+            cluster: Some("nope".into()),
+            ..ClusterArgs::default()
+        };
+        let e = names(&cluster, &env).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("--cluster nope: cluster \"nope\" does not exist in kubeconfig ")
+                && e.message.ends_with(" (clusters: build, run)"),
+            "{e}"
+        );
+        let both = ClusterArgs {
+            user: Some("me".into()),
+            cluster: Some("run".into()),
+            ..ClusterArgs::default()
+        };
+        let t = block(targets(&both, &env)).unwrap();
+        assert_eq!(url(&t[0]), "https://run.example:6443");
+    }
+
+    #[test]
+    fn urls_with_credentials_are_never_shown_whole() {
+        assert_eq!(redact("https://me:pw@h:1/p@x"), "https://xxxxx@h:1/p@x");
+        assert_eq!(redact("me:pw@h"), "xxxxx@h");
+        assert_eq!(redact("https://h:1"), "https://h:1");
+        let args = ClusterArgs {
+            server: Some("https://me:s3cret@10.0.0.1:6443".into()),
+            ..ClusterArgs::default()
+        };
+        let nothing = Env::default();
+        assert_eq!(
+            names(&args, &nothing).unwrap(),
+            ["https://xxxxx@10.0.0.1:6443"]
+        );
+        let t = block(targets(&args, &nothing)).unwrap();
+        assert_eq!(url(&t[0]), "https://xxxxx@10.0.0.1:6443");
+    }
+
+    mod hostile {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The token every generated kubeconfig holds: no message may show it.
+        const SECRET: &str = "S3CRET-t0ken";
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                "[a-z0-9:/@.\\[\\]-]{0,30}",
+                "\\PC{0,20}",
+                any::<String>().prop_map(|s| s.chars().take(40).collect()),
+                Just("https://u:pw@127.0.0.1:1".to_string()),
+                Just("\n\u{1b}]0;x\u{7}\r".to_string()),
+            ]
+        }
+
+        /// A kubeconfig built from hostile values, then cut or spliced.
+        fn kubeconfig() -> impl Strategy<Value = String> {
+            (
+                text(),
+                text(),
+                text(),
+                text(),
+                prop::collection::vec(text(), 0..3),
+                any::<bool>(),
+                any::<prop::sample::Index>(),
+                text(),
+            )
+                .prop_map(|(server, ca, token_tail, user, groups, cut, at, splice)| {
+                    let q = |s: &str| serde_json::to_string(s).unwrap();
+                    let mut doc = format!(
+                        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n\
+                         - name: c\n  cluster: {{server: {}, certificate-authority-data: {}}}\n\
+                         users:\n- name: u\n  user: {{token: {}, as: {}, as-groups: {}}}\n\
+                         contexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
+                        q(&server),
+                        q(&ca),
+                        q(&format!("{SECRET}{token_tail}")),
+                        q(&user),
+                        serde_json::to_string(&groups).unwrap(),
+                    );
+                    if cut {
+                        let mut i = at.index(doc.len() + 1);
+                        while !doc.is_char_boundary(i) {
+                            i -= 1;
+                        }
+                        doc.insert_str(i, &splice);
+                    }
+                    doc
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+            /// Whatever the kubeconfig holds: no panic, and every error is
+            /// one line that shows no token.
+            #[test]
+            fn errors_are_one_line_without_secrets(doc in kubeconfig(), flag_token in text()) {
+                let (_dir, paths) = files(&[&doc]);
+                let env = env_list(&paths);
+                let plain = ClusterArgs::default();
+                let flagged = ClusterArgs {
+                    token: Some(format!("{SECRET}{flag_token}")),
+                    as_user: Some(flag_token.clone()),
+                    ..ClusterArgs::default()
+                };
+                for args in [&plain, &flagged] {
+                    let named = names(args, &env).map(drop);
+                    let built = block(targets(args, &env)).and_then(|ts| {
+                        ts.into_iter()
+                            .try_for_each(|mut t| t.resolve_credentials(Duration::from_secs(1)))
+                    });
+                    for e in [named.err(), built.err()].into_iter().flatten() {
+                        let m = &e.message;
+                        prop_assert!(!m.contains(['\n', '\r']), "{m:?}");
+                        prop_assert!(m.chars().count() < 1000, "{m:?}");
+                        prop_assert!(!m.contains(SECRET), "{m:?}");
+                        prop_assert!(!m.contains("u:pw@"), "{m:?}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -31,6 +31,8 @@ pub struct ListOptions {
     /// Resource types listed at once per cluster.
     pub concurrency: usize,
     pub timeout: Option<Duration>,
+    /// How long an exec credential plugin may run.
+    pub exec_limit: Duration,
     /// `-v` count, for the per-task evaluation error collectors.
     pub verbosity: u8,
 }
@@ -50,6 +52,7 @@ impl ListOptions {
             chunk_size: args.chunk_size,
             concurrency: args.concurrency.max(1) as usize,
             timeout: args.request_timeout(),
+            exec_limit: super::kubeconfig::exec_limit(args),
             verbosity,
         })
     }
@@ -387,7 +390,13 @@ fn evaluate_page(
     if let Some(e) = spool_error {
         return Err(PageError::Spool(e));
     }
-    let next = parsed.map_err(|e| PageError::Invalid(format!("an invalid list: {e}")))?;
+    // serde quotes what it did not expect, which may be long.
+    let next = parsed.map_err(|e| {
+        PageError::Invalid(format!(
+            "an invalid list: {}",
+            super::api::one_line(&e.to_string(), 300)
+        ))
+    })?;
     Ok(Page { objects, next })
 }
 
@@ -512,6 +521,7 @@ mod tests {
             chunk_size: 500,
             concurrency: 8,
             timeout: None,
+            exec_limit: Duration::from_secs(1),
             verbosity: 0,
         }
     }

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 use tap_metrics::cli::Cli;
+use tap_metrics::cli::plan::Plan;
 use tap_metrics::run::{Outcome, run};
 use tap_metrics::{Error, ExitKind};
 
@@ -25,7 +26,11 @@ fn main() {
         Err(e) => fail(&Error::failure(format!("cannot start: {e}"))),
     };
     let _guard = runtime.enter();
-    match run(cli) {
+    let plan = match Plan::from_cli(cli) {
+        Ok(plan) => plan,
+        Err(e) => fail(&e),
+    };
+    match run(plan) {
         Ok(Outcome::Complete) => {}
         Ok(Outcome::Partial) => std::process::exit(ExitKind::Partial.code()),
         Err(e) => fail(&e),

@@ -459,6 +459,29 @@ impl MetricSet {
     }
 }
 
+/// Where a snapshot's samples came from: the clusters read, the label that
+/// tells them apart, and which could not be read in full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The clusters (kubeconfig contexts) read, in run order; empty for files.
+    pub clusters: Vec<String>,
+    /// The label every sample carries with its cluster's name, when several
+    /// clusters are read (and `--cluster-label` is not empty).
+    pub cluster_label: Option<String>,
+    /// Clusters with resources that could not be read, in run order; empty
+    /// when the snapshot is complete.
+    pub incomplete: Vec<Incomplete>,
+}
+
+/// A cluster with resources that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomplete {
+    /// Its name: the value of its cluster label.
+    pub cluster: String,
+    /// Not one resource could be listed (unreachable, or every list failed).
+    pub nothing_read: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! sources are under `monitoring/`; everything here is pure.
 
 use crate::error::Error;
+use crate::shared::names::is_dns_label;
 
 /// The rule file: recording rules and alerts (`monitoring/rules/`).
 pub const RULES_YAML: &str = include_str!("../monitoring/rules/tap-metrics.rules.yaml");
@@ -93,17 +94,6 @@ fn is_label_name(s: &str) -> bool {
         && b[b.len() - 1].is_ascii_alphanumeric()
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
-
-/// An RFC 1123 label: what a namespace name must be.
-pub fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 fn is_dns_subdomain(s: &str) -> bool {

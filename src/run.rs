@@ -1,18 +1,19 @@
 //! One invocation, start to end: config → source → engine → model → render or push.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use globset::{GlobSet, GlobSetBuilder};
 
-use crate::cli::{Cli, Command, ConfigCommand, RunArgs};
+use crate::cli::plan::{MonitoringPlan, Plan, SnapshotPlan, Source};
 use crate::config::{self, Loaded};
 use crate::engine::{Engine, EvalErrors};
 use crate::error::{Error, ExitKind};
-use crate::model::MetricSet;
+use crate::model::{MetricSet, Origin};
 use crate::push::Pusher;
-use crate::render::{self, Format, TableOptions};
-use crate::source::{cluster, file};
+use crate::render::{self, Format};
+use crate::source::cluster::{self, ClusterOptions};
+use crate::source::file;
 use crate::ui::Ui;
 
 /// How a run that did not fail ended.
@@ -23,130 +24,103 @@ pub enum Outcome {
     Partial,
 }
 
-pub fn run(cli: Cli) -> Result<Outcome, Error> {
-    match cli.command {
-        Some(Command::Config(ConfigCommand::Default)) => {
+pub fn run(plan: Plan) -> Result<Outcome, Error> {
+    match plan {
+        Plan::PrintDefaultConfig => {
             write_stdout(|out| out.write_all(config::TAP_DEFAULT_YAML.as_bytes()))?;
             Ok(Outcome::Complete)
         }
-        Some(Command::Config(ConfigCommand::Validate { file, strict })) => validate(&file, strict),
-        Some(Command::Monitoring(cmd)) => monitoring(cmd),
-        Some(Command::Completion { shell }) => {
+        Plan::ValidateConfig { file, strict } => validate(&file, strict),
+        Plan::Monitoring(plan) => monitoring(plan),
+        Plan::Completion(shell) => {
             write_stdout(|out| {
                 crate::complete::shell_script(shell, out);
                 Ok(())
             })?;
             Ok(Outcome::Complete)
         }
-        Some(Command::Complete { words }) => {
+        Plan::Complete(words) => {
             write_stdout(|out| crate::complete::complete(&words, out))?;
             Ok(Outcome::Complete)
         }
-        None => snapshot(&cli.run),
+        Plan::Snapshot(plan) => snapshot(&plan),
     }
 }
 
-fn snapshot(args: &RunArgs) -> Result<Outcome, Error> {
-    let ui = Ui::new(args.quiet, args.verbose);
-    // Standard input can be read once: by the config or by one object input.
-    let stdin_inputs = args.from_file.iter().filter(|p| *p == "-").count();
-    if stdin_inputs > 1 {
-        return Err(Error::usage(
-            "--from-file -: standard input can be read only once",
-        ));
-    }
-    if stdin_inputs == 1 && args.config.as_deref() == Some("-") {
-        return Err(Error::usage(
-            "--from-file - and --config - cannot both read standard input",
-        ));
-    }
-    let loaded = match &args.config {
+fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
+    let ui = plan.ui;
+    let loaded = match &plan.config {
         Some(path) => config::load_path(path)?,
         None => config::tap_default(),
     };
-    check_unknown_keys(&loaded, args.strict, &ui)?;
+    check_unknown_keys(&loaded, plan.strict, &ui)?;
     let mut engine = Engine::compile(&loaded.config, &loaded.origin)?;
-    apply_filters(&mut engine, &args.resources, &args.metrics)?;
+    apply_filters(&mut engine, &plan.resources, &plan.metrics)?;
 
     // Push flags and credential files are checked before the cluster is read.
-    let pusher = match &args.push.pushgateway {
-        Some(_) => Some(Pusher::new(&args.push, &args.cluster)?),
-        None => None,
-    };
-    if let Some(pusher) = pusher.as_ref().filter(|_| args.push.delete) {
-        let summary = pusher.delete(&ui)?;
+    let pusher = plan.push.as_ref().map(Pusher::new).transpose()?;
+    if let Some(pusher) = pusher.as_ref().filter(|_| plan.delete) {
+        // Only several contexts make several groups; one needs no kubeconfig.
+        let origin = match (&plan.source, pusher.per_cluster()) {
+            (Source::Cluster(opts), true) => cluster::clusters(opts)?,
+            _ => Origin::default(),
+        };
+        let summary = pusher.delete(&origin, &ui)?;
         ui.info(summary.to_string());
         return Ok(Outcome::Complete);
     }
 
-    let mut errors = EvalErrors::new(args.verbose);
-    let pushing = pusher.is_some();
-    let format = args.output.map(Format::from).or_else(|| {
-        (!pushing).then(|| {
-            if std::io::stdout().is_terminal() {
-                Format::Summary
-            } else {
-                Format::Openmetrics
-            }
-        })
-    });
-    if args.from_file.is_empty()
-        && !pushing
-        && let Some(format) = format.filter(|f| f.streams())
+    let mut errors = EvalErrors::new(ui.verbose);
+    if let (Source::Cluster(opts), None, Some(format)) = (&plan.source, &pusher, plan.format)
+        && format.streams()
     {
-        return stream_cluster(&engine, args, format, &mut errors, &ui);
+        return stream_cluster(&engine, opts, format, &mut errors, &ui);
     }
 
-    let (set, incomplete) = if args.from_file.is_empty() {
-        let mut families = Vec::new();
-        let collected = cluster::collect(&engine, &args.cluster, &mut errors, &ui, &mut |f| {
-            families.push(f);
-            Ok(())
-        })?;
-        let set = MetricSet {
-            families,
-            resources: collected.resources,
-            names: engine.family_names(),
-        };
-        (set, collected.incomplete)
-    } else {
-        if let Some(flag) = args.cluster.first_cluster_flag() {
-            return Err(Error::usage(format!(
-                "{flag} reads from a cluster and cannot be used with --from-file"
-            )));
+    let (set, origin) = match &plan.source {
+        Source::Cluster(opts) => {
+            let mut families = Vec::new();
+            let collected = cluster::collect(&engine, opts, &mut errors, &ui, &mut |f| {
+                families.push(f);
+                Ok(())
+            })?;
+            let set = MetricSet {
+                families,
+                resources: collected.resources,
+                names: engine.family_names(),
+            };
+            (set, collected.origin)
         }
-        let (batches, stats) = file::collect(
-            &engine,
-            &args.from_file,
-            args.cluster.namespace.as_deref(),
-            &mut errors,
-        )?;
-        if !stats.unmatched.is_empty() {
-            ui.detail(format!(
-                "{} of {} objects match no config resource:",
-                stats.unmatched.len(),
-                stats.objects
-            ));
-            for u in &stats.unmatched {
-                ui.detail(format!("  {u}"));
+        Source::Files { paths, namespace } => {
+            let (batches, stats) =
+                file::collect(&engine, paths, namespace.as_deref(), &mut errors)?;
+            if !stats.unmatched.is_empty() {
+                ui.detail(format!(
+                    "{} of {} objects match no config resource:",
+                    stats.unmatched.len(),
+                    stats.objects
+                ));
+                for u in &stats.unmatched {
+                    ui.detail(format!("  {u}"));
+                }
             }
+            (engine.assemble(batches), Origin::default())
         }
-        (engine.assemble(batches), Vec::new())
     };
     report_eval_errors(&errors, &ui);
 
     if let Some(pusher) = &pusher {
-        let summary = pusher.push(&set, &incomplete, &ui)?;
+        let summary = pusher.push(&set, &origin, &ui)?;
         ui.info(summary.to_string());
     }
-    if let Some(format) = format {
-        print(&set, format, args)?;
+    if let Some(format) = plan.format {
+        write_stdout(|out| render::render(&set, format, &plan.table, out))?;
     }
-    Ok(outcome_of(&incomplete))
+    Ok(outcome_of(&origin))
 }
 
-fn outcome_of(incomplete: &[cluster::Incomplete]) -> Outcome {
-    if incomplete.is_empty() {
+fn outcome_of(origin: &Origin) -> Outcome {
+    if origin.incomplete.is_empty() {
         Outcome::Complete
     } else {
         Outcome::Partial
@@ -159,7 +133,7 @@ fn outcome_of(incomplete: &[cluster::Incomplete]) -> Outcome {
 /// ends the output quietly.
 fn stream_cluster(
     engine: &Engine,
-    args: &RunArgs,
+    opts: &ClusterOptions,
     format: Format,
     errors: &mut EvalErrors,
     ui: &Ui,
@@ -171,7 +145,7 @@ fn stream_cluster(
     let mut stream =
         render::Stream::new(format, &names, &mut lock).expect("only streamable formats come here");
     let mut closed = false;
-    let collected = cluster::collect(engine, &args.cluster, errors, ui, &mut |fam| {
+    let collected = cluster::collect(engine, opts, errors, ui, &mut |fam| {
         if !closed {
             closed = pipe_closed(stream.family(&fam))?;
         }
@@ -181,7 +155,7 @@ fn stream_cluster(
         pipe_closed(stream.finish())?;
     }
     report_eval_errors(errors, ui);
-    Ok(outcome_of(&collected.incomplete))
+    Ok(outcome_of(&collected.origin))
 }
 
 /// Whether a write found the reader gone, which ends the output quietly;
@@ -199,15 +173,6 @@ fn write_error(e: std::io::Error) -> Error {
         "cannot write output: {}",
         crate::source::io_reason(&e)
     ))
-}
-
-fn print(set: &MetricSet, format: Format, args: &RunArgs) -> Result<(), Error> {
-    let table = TableOptions {
-        wide: args.wide,
-        fit_terminal: std::io::stdout().is_terminal(),
-        ..TableOptions::default()
-    };
-    write_stdout(|out| render::render(set, format, &table, out))
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -375,35 +340,21 @@ fn report_eval_errors(errors: &EvalErrors, ui: &Ui) {
 }
 
 /// `monitoring rules` prints the rule file; `monitoring dashboards` writes the dashboards.
-fn monitoring(cmd: crate::cli::MonitoringCommand) -> Result<Outcome, Error> {
-    use crate::cli::MonitoringCommand;
+fn monitoring(plan: MonitoringPlan) -> Result<Outcome, Error> {
     use crate::monitoring as m;
-    match cmd {
-        MonitoringCommand::Rules {
-            prometheus_rule,
-            labels,
-        } => {
-            let text = if prometheus_rule {
-                let labels = labels
-                    .iter()
-                    .map(|l| m::parse_label(l))
-                    .collect::<Result<Vec<_>, _>>()?;
-                m::prometheus_rule(&labels)
-            } else {
-                m::RULES_YAML.to_string()
+    match plan {
+        MonitoringPlan::Rules { prometheus_rule } => {
+            let text = match prometheus_rule {
+                Some(labels) => m::prometheus_rule(&labels),
+                None => m::RULES_YAML.to_string(),
             };
             write_stdout(|out| out.write_all(text.as_bytes()))?;
         }
-        MonitoringCommand::Dashboards {
+        MonitoringPlan::Dashboards {
             out,
             configmap,
             namespace,
         } => {
-            if let Some(ns) = namespace.as_deref().filter(|ns| !m::is_dns_label(ns)) {
-                return Err(Error::usage(format!(
-                    "--namespace {ns:?}: not a namespace name (at most 63 lowercase letters, digits and '-')"
-                )));
-            }
             let files = m::dashboard_files(configmap, namespace.as_deref());
             write_files(&out, &files)?;
             Ui::new(false, 0).info(format!(

@@ -2,6 +2,11 @@
 
 use clap::Args;
 
+use crate::engine::is_valid_label_name;
+use crate::error::Error;
+use crate::shared::names::is_dns_label;
+use crate::source::cluster::{ClusterOptions, Connection};
+
 /// How to reach the cluster(s) and what to list.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Cluster")]
@@ -120,9 +125,45 @@ impl ClusterArgs {
         set.into_iter().find(|(_, on)| *on).map(|(f, _)| f)
     }
 
-    /// `--request-timeout` as a duration; `None` for no limit.
-    pub fn request_timeout(&self) -> Option<std::time::Duration> {
-        parse_duration(&self.request_timeout).ok().flatten()
+    /// The source's options, every flag checked.
+    pub fn options(&self) -> Result<ClusterOptions, Error> {
+        if let Some(ns) = &self.namespace
+            && !is_dns_label(ns)
+        {
+            return Err(Error::usage(format!(
+                "-n {ns:?} is not a valid namespace name"
+            )));
+        }
+        if !self.cluster_label.is_empty() && !is_valid_label_name(&self.cluster_label) {
+            return Err(Error::usage(format!(
+                "--cluster-label {:?} is not a valid label name",
+                self.cluster_label
+            )));
+        }
+        Ok(ClusterOptions {
+            connection: Connection {
+                kubeconfig: self.kubeconfig.clone(),
+                contexts: self.contexts.clone(),
+                all_contexts: self.all_contexts,
+                cluster: self.cluster.clone(),
+                user: self.user.clone(),
+                server: self.server.clone(),
+                token: self.token.clone(),
+                as_user: self.as_user.clone(),
+                as_groups: self.as_groups.clone(),
+                certificate_authority: self.certificate_authority.clone(),
+                client_certificate: self.client_certificate.clone(),
+                client_key: self.client_key.clone(),
+                insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+                tls_server_name: self.tls_server_name.clone(),
+                request_timeout: parse_duration(&self.request_timeout).map_err(Error::usage)?,
+            },
+            namespace: self.namespace.clone(),
+            selector: self.selector.clone().filter(|s| !s.is_empty()),
+            chunk_size: self.chunk_size,
+            concurrency: self.concurrency.max(1) as usize,
+            cluster_label: self.cluster_label.clone(),
+        })
     }
 }
 
@@ -141,6 +182,26 @@ pub fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn namespaces_and_cluster_labels_are_checked() {
+        let args = ClusterArgs {
+            namespace: Some("Dev/x".into()),
+            ..ClusterArgs::default()
+        };
+        assert_eq!(
+            args.options().unwrap_err().message,
+            "-n \"Dev/x\" is not a valid namespace name"
+        );
+        let args = ClusterArgs {
+            cluster_label: "a-b".into(),
+            ..ClusterArgs::default()
+        };
+        assert_eq!(
+            args.options().unwrap_err().message,
+            "--cluster-label \"a-b\" is not a valid label name"
+        );
+    }
 
     #[test]
     fn durations_read_like_kubectl() {

@@ -1,6 +1,7 @@
 //! Command-line interface: kubectl-style flags, parsed by clap.
 
 pub mod cluster;
+pub mod plan;
 pub mod push;
 
 use clap::{Args, Parser, Subcommand};

@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-/// The environment variable holding the basic-auth password of `--pushgateway-user`.
-/// Not a flag: a password given as an argument shows in `ps` and shell history.
-pub const PASSWORD_ENV: &str = "TAP_METRICS_PUSHGATEWAY_PASSWORD";
+use crate::push::{self, ClientOptions, PASSWORD_ENV, PushOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum PushMode {
@@ -105,6 +103,41 @@ pub struct PushArgs {
         requires = "pushgateway"
     )]
     pub pushgateway_timeout: Duration,
+}
+
+impl PushArgs {
+    /// The push target's options; `None` without `--pushgateway`.
+    /// `several_clusters`: more than one context was asked for, so each
+    /// cluster gets its own group keyed by `cluster_label` (if not empty).
+    pub fn options(&self, several_clusters: bool, cluster_label: &str) -> Option<PushOptions> {
+        let url = self.pushgateway.clone()?;
+        Some(PushOptions {
+            url,
+            job: self.job.clone(),
+            grouping_key: self.grouping_key.clone(),
+            mode: match self.push_mode {
+                PushMode::Put => push::PushMode::Replace,
+                PushMode::Add => push::PushMode::Add,
+            },
+            push_partial: self.push_partial,
+            cluster_label: (several_clusters && !cluster_label.is_empty())
+                .then(|| cluster_label.to_string()),
+            client: ClientOptions {
+                user: self.pushgateway_user.clone(),
+                password_file: self.pushgateway_password_file.clone(),
+                password_env: self
+                    .pushgateway_user
+                    .as_ref()
+                    .and_then(|_| std::env::var(PASSWORD_ENV).ok()),
+                bearer_token_file: self.pushgateway_bearer_token_file.clone(),
+                certificate_authority: self.pushgateway_certificate_authority.clone(),
+                client_certificate: self.pushgateway_client_certificate.clone(),
+                client_key: self.pushgateway_client_key.clone(),
+                insecure_skip_tls_verify: self.pushgateway_insecure_skip_tls_verify,
+                timeout: self.pushgateway_timeout,
+            },
+        })
+    }
 }
 
 /// A positive Go duration: `500ms`, `10s`, `1m30s`, `2h`.

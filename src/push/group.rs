@@ -5,10 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Url;
 
-use crate::cli::{ClusterArgs, PushArgs};
+use super::PushOptions;
 use crate::error::Error;
-use crate::model::MetricSet;
-use crate::source::cluster::Incomplete;
+use crate::model::{Incomplete, MetricSet, Origin};
 use crate::ui::Ui;
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded.
@@ -27,9 +26,6 @@ pub(crate) struct Target {
     prefix: String,
     /// `job` first, then `--grouping-key`s in order.
     key: Vec<(String, String)>,
-    /// With `--context` repeated or `--all-contexts`: the label that makes each
-    /// cluster its own group, if they name more than one.
-    cluster_label: Option<String>,
 }
 
 /// A snapshot split by cluster.
@@ -68,9 +64,9 @@ impl Group {
 }
 
 impl Target {
-    /// Checks the flags; nothing is read from the network or the kubeconfig.
-    pub fn new(args: &PushArgs, cluster: &ClusterArgs) -> Result<Target, Error> {
-        let raw = args.pushgateway.as_deref().unwrap_or_default();
+    /// Checks the options; nothing is read from the network or the kubeconfig.
+    pub fn new(args: &PushOptions) -> Result<Target, Error> {
+        let raw = args.url.as_str();
         let shown = crate::text::redact_userinfo(raw);
         let bad = |why: String| Error::usage(format!("--pushgateway {shown:?}: {why}"));
         let like = "expected a URL like http://pushgateway:9091";
@@ -84,7 +80,7 @@ impl Target {
         if !base.username().is_empty() || base.password().is_some() {
             return Err(bad(format!(
                 "credentials do not belong in the URL; use --pushgateway-user with --pushgateway-password-file or ${}",
-                crate::cli::push::PASSWORD_ENV
+                super::PASSWORD_ENV
             )));
         }
         if base.query().is_some() || base.fragment().is_some() {
@@ -95,12 +91,10 @@ impl Target {
         if args.job.is_empty() {
             return Err(Error::usage("--job: the job name must not be empty"));
         }
-        let multi = !cluster.cluster_label.is_empty()
-            && (cluster.contexts.len() > 1 || cluster.all_contexts);
-        let cluster_label = multi.then(|| cluster.cluster_label.clone());
+        let cluster_label = args.cluster_label.as_deref();
         // The label that tells clusters apart must not be one the group key
         // already owns: every cluster would land in one group and overwrite it.
-        if cluster_label.as_deref() == Some("job") {
+        if cluster_label == Some("job") {
             return Err(Error::usage(
                 "--cluster-label \"job\": the job label is set with --job; with several contexts each cluster needs a label of its own",
             ));
@@ -124,7 +118,7 @@ impl Target {
                     "an empty instance is the same group as no instance".into()
                 ));
             }
-            if cluster_label.as_deref() == Some(k) {
+            if cluster_label == Some(k) {
                 return Err(bad(format!(
                     "with several contexts the {k:?} label is set per cluster (see --cluster-label)"
                 )));
@@ -134,22 +128,7 @@ impl Target {
             }
             key.push((k.to_string(), v.to_string()));
         }
-        Ok(Target {
-            base,
-            prefix,
-            key,
-            cluster_label,
-        })
-    }
-
-    /// The clusters that get a group each: the context names when several
-    /// contexts are read (as the cluster source decides: more than one).
-    fn clusters(&self, cluster: &ClusterArgs) -> Result<Option<(&str, Vec<String>)>, Error> {
-        let Some(label) = &self.cluster_label else {
-            return Ok(None);
-        };
-        let names = crate::source::cluster::context_names(cluster)?;
-        Ok((names.len() > 1).then_some((label.as_str(), names)))
+        Ok(Target { base, prefix, key })
     }
 
     /// The groups of a push, each with its part of the snapshot. With several
@@ -161,12 +140,12 @@ impl Target {
     pub fn split(
         &self,
         set: &MetricSet,
-        cluster: &ClusterArgs,
-        incomplete: &[Incomplete],
+        origin: &Origin,
         push_partial: bool,
         ui: &Ui,
     ) -> Result<Vec<(Group, MetricSet)>, Error> {
-        let Some((label, names)) = self.clusters(cluster)? else {
+        let incomplete = &origin.incomplete[..];
+        let Some(label) = origin.cluster_label.as_deref() else {
             if incomplete.is_empty() {
                 return Ok(vec![(self.group(None), set.filter_parts(|_| true))]);
             }
@@ -178,7 +157,7 @@ impl Target {
             if let Some(i) = incomplete.iter().find(|i| i.nothing_read) {
                 ui.warn(format!(
                     "context {:?}: nothing was read, and its series share the group {} with the other contexts, so it is left as it is",
-                    i.context,
+                    i.cluster,
                     self.group(None).describe()
                 ));
                 return Ok(Vec::new());
@@ -186,8 +165,13 @@ impl Target {
             ui.warn("some resources could not be read; pushing the rest (--push-partial)");
             return Ok(vec![(self.group(None), set.filter_parts(|_| true))]);
         };
-        let Split { groups, held } =
-            self.split_clusters(set, label, names, incomplete, push_partial)?;
+        let Split { groups, held } = self.split_clusters(
+            set,
+            label,
+            origin.clusters.clone(),
+            incomplete,
+            push_partial,
+        )?;
         for (name, group, why) in held {
             let group = group.describe();
             ui.warn(match why {
@@ -203,7 +187,7 @@ impl Target {
             if push_partial && !i.nothing_read {
                 ui.warn(format!(
                     "context {:?}: some resources could not be read; pushing the rest (--push-partial)",
-                    i.context
+                    i.cluster
                 ));
             }
         }
@@ -235,8 +219,8 @@ impl Target {
         let mut groups = Vec::new();
         let mut held = Vec::new();
         for name in names {
-            let group = self.group(Some(&name));
-            let why = incomplete.iter().find(|i| i.context == name).and_then(|i| {
+            let group = self.group(Some((label, &name)));
+            let why = incomplete.iter().find(|i| i.cluster == name).and_then(|i| {
                 match (i.nothing_read, push_partial) {
                     (true, _) => Some(Held::NothingRead),
                     (false, false) => Some(Held::Partial),
@@ -257,18 +241,24 @@ impl Target {
         Ok(Split { groups, held })
     }
 
-    /// The groups `--delete` removes.
-    pub fn delete_groups(&self, cluster: &ClusterArgs) -> Result<Vec<Group>, Error> {
-        Ok(match self.clusters(cluster)? {
+    /// The groups `--delete` removes: one per cluster of `origin` when they
+    /// are told apart by a label.
+    pub fn delete_groups(&self, origin: &Origin) -> Vec<Group> {
+        match origin.cluster_label.as_deref() {
             None => vec![self.group(None)],
-            Some((_, names)) => names.iter().map(|n| self.group(Some(n))).collect(),
-        })
+            Some(label) => origin
+                .clusters
+                .iter()
+                .map(|n| self.group(Some((label, n))))
+                .collect(),
+        }
     }
 
-    fn group(&self, cluster: Option<&str>) -> Group {
+    /// The group of the cluster `(label, name)`, or the only group.
+    fn group(&self, cluster: Option<(&str, &str)>) -> Group {
         let mut key = self.key.clone();
-        if let (Some(label), Some(c)) = (&self.cluster_label, cluster) {
-            key.push((label.clone(), c.to_string()));
+        if let Some((label, name)) = cluster {
+            key.push((label.to_string(), name.to_string()));
         }
         let mut path = self.prefix.clone();
         path.push_str("/metrics");
@@ -298,24 +288,25 @@ fn segment(key: &str, value: &str) -> String {
 mod tests {
     use super::*;
 
-    fn push_args(url: &str, job: &str, keys: &[&str]) -> PushArgs {
-        PushArgs {
-            pushgateway: Some(url.into()),
+    fn push_args(url: &str, job: &str, keys: &[&str]) -> PushOptions {
+        PushOptions {
+            url: url.into(),
             job: job.into(),
             grouping_key: keys.iter().map(|k| k.to_string()).collect(),
-            ..PushArgs::default()
+            ..PushOptions::default()
         }
     }
 
-    fn single() -> ClusterArgs {
-        ClusterArgs {
-            cluster_label: "cluster".into(),
-            ..ClusterArgs::default()
+    /// Several contexts asked for, told apart by `cluster`.
+    fn multi(args: PushOptions) -> PushOptions {
+        PushOptions {
+            cluster_label: Some("cluster".into()),
+            ..args
         }
     }
 
     fn url(base: &str, job: &str, keys: &[&str]) -> String {
-        let t = Target::new(&push_args(base, job, keys), &single()).unwrap();
+        let t = Target::new(&push_args(base, job, keys)).unwrap();
         t.group(None).url.to_string()
     }
 
@@ -379,43 +370,38 @@ mod tests {
             ("http://pgw", "j", &["a=1", "a=2"], "given twice"),
         ];
         for (u, job, keys, want) in cases {
-            let e = Target::new(&push_args(u, job, keys), &single()).unwrap_err();
+            let e = Target::new(&push_args(u, job, keys)).unwrap_err();
             assert_eq!(e.kind, crate::error::ExitKind::Usage);
             assert!(e.message.contains(want), "{u} {keys:?}: {e}");
         }
-        let multi = ClusterArgs {
-            contexts: vec!["a".into(), "b".into()],
-            ..single()
-        };
-        let e = Target::new(&push_args("http://pgw", "j", &["cluster=x"]), &multi).unwrap_err();
+        let e = Target::new(&multi(push_args("http://pgw", "j", &["cluster=x"]))).unwrap_err();
         assert!(e.message.contains("set per cluster"), "{e}");
     }
 
     #[test]
     fn one_group_is_pushed_partial_only_when_asked_and_never_without_a_cluster() {
-        let shared = ClusterArgs {
-            contexts: vec!["build".into(), "run".into()],
-            cluster_label: String::new(),
-            ..ClusterArgs::default()
-        };
-        let t = Target::new(&push_args("http://pgw", "j", &[]), &shared).unwrap();
+        let t = Target::new(&push_args("http://pgw", "j", &[])).unwrap();
         let ui = Ui::new(true, 0);
         let set = MetricSet {
             families: vec![],
             resources: vec![],
             names: Default::default(),
         };
+        // Two contexts sharing one group (`--cluster-label ''`).
         let split = |incomplete: &[Incomplete], push_partial| {
-            t.split(&set, &shared, incomplete, push_partial, &ui)
-                .unwrap()
-                .len()
+            let shared = Origin {
+                clusters: vec!["build".into(), "run".into()],
+                cluster_label: None,
+                incomplete: incomplete.to_vec(),
+            };
+            t.split(&set, &shared, push_partial, &ui).unwrap().len()
         };
         let some_read = Incomplete {
-            context: "build".into(),
+            cluster: "build".into(),
             nothing_read: false,
         };
         let none_read = Incomplete {
-            context: "run".into(),
+            cluster: "run".into(),
             nothing_read: true,
         };
         assert_eq!(split(&[], false), 1);
@@ -451,11 +437,7 @@ mod tests {
             resources: vec![],
             names: Default::default(),
         };
-        let multi = ClusterArgs {
-            all_contexts: true,
-            ..single()
-        };
-        let t = Target::new(&push_args("http://pgw", "j", &["k=v"]), &multi).unwrap();
+        let t = Target::new(&multi(push_args("http://pgw", "j", &["k=v"]))).unwrap();
         let names = vec!["a".to_string(), "b".to_string(), "empty".to_string()];
         let three = set(vec![part(Some("a")), part(Some("b")), part(Some("extra"))]);
         let Split { groups, held } = t
@@ -483,11 +465,11 @@ mod tests {
         // that gave some is pushed only with --push-partial.
         let incomplete = [
             Incomplete {
-                context: "empty".into(),
+                cluster: "empty".into(),
                 nothing_read: true,
             },
             Incomplete {
-                context: "b".into(),
+                cluster: "b".into(),
                 nothing_read: false,
             },
         ];

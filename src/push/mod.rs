@@ -15,15 +15,44 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 
-use crate::cli::push::PushMode;
-use crate::cli::{ClusterArgs, PushArgs};
 use crate::error::{Error, ExitKind};
-use crate::model::MetricSet;
-use crate::source::cluster::Incomplete;
+use crate::model::{MetricSet, Origin};
 use crate::ui::Ui;
 
 use group::{Group, Target};
+pub use transport::ClientOptions;
 use transport::Transport;
+
+/// The environment variable holding the basic-auth password of `--pushgateway-user`.
+/// Not a flag: a password given as an argument shows in `ps` and shell history.
+pub const PASSWORD_ENV: &str = "TAP_METRICS_PUSHGATEWAY_PASSWORD";
+
+/// How a push changes its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PushMode {
+    /// PUT: replace the whole group (snapshot semantics).
+    #[default]
+    Replace,
+    /// POST: replace only the pushed metric families of the group.
+    Add,
+}
+
+/// Where and how to push, as the CLI layer resolved it.
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    /// The Pushgateway's URL, as given.
+    pub url: String,
+    pub job: String,
+    /// `KEY=VALUE` pairs, as given.
+    pub grouping_key: Vec<String>,
+    pub mode: PushMode,
+    /// Push clusters of which some resources could not be read.
+    pub push_partial: bool,
+    /// When several contexts are asked for: the label that makes each cluster
+    /// its own group (it must not clash with the group key).
+    pub cluster_label: Option<String>,
+    pub client: ClientOptions,
+}
 
 /// What a push or delete did, for the one-line summary on stderr.
 #[derive(Debug)]
@@ -99,37 +128,35 @@ fn human_bytes(n: usize) -> String {
 /// A push target whose flags, credential files and TLS material are checked,
 /// so that a bad flag fails before the cluster is read. Nothing is sent yet.
 pub struct Pusher<'a> {
-    args: &'a PushArgs,
-    cluster: &'a ClusterArgs,
+    args: &'a PushOptions,
     target: Target,
     transport: Transport,
 }
 
 impl<'a> Pusher<'a> {
-    pub fn new(args: &'a PushArgs, cluster: &'a ClusterArgs) -> Result<Pusher<'a>, Error> {
-        let target = Target::new(args, cluster)?;
-        let transport = Transport::new(args, &target.base)?;
+    pub fn new(args: &'a PushOptions) -> Result<Pusher<'a>, Error> {
+        let target = Target::new(args)?;
+        let transport = Transport::new(&args.client, &target.base)?;
         Ok(Pusher {
             args,
-            cluster,
             target,
             transport,
         })
     }
 
-    /// Pushes `set`: one group, or one per cluster with several contexts.
-    /// `incomplete`: clusters with resources that could not be read; their
-    /// groups are pushed only with `--push-partial`, since a PUT would drop the
+    /// Whether several contexts were asked for, each with its own group.
+    pub fn per_cluster(&self) -> bool {
+        self.args.cluster_label.is_some()
+    }
+
+    /// Pushes `set`: one group, or one per cluster of `origin` when they are
+    /// told apart by a label. Clusters with resources that could not be read
+    /// are pushed only with `--push-partial`, since a PUT would drop the
     /// series of what was not read. Fails (partial) when that leaves nothing.
-    pub fn push(
-        &self,
-        set: &MetricSet,
-        incomplete: &[Incomplete],
-        ui: &Ui,
-    ) -> Result<PushSummary, Error> {
+    pub fn push(&self, set: &MetricSet, origin: &Origin, ui: &Ui) -> Result<PushSummary, Error> {
         let started = Instant::now();
         let (args, target) = (self.args, &self.target);
-        let groups = target.split(set, self.cluster, incomplete, args.push_partial, ui)?;
+        let groups = target.split(set, origin, args.push_partial, ui)?;
         if groups.is_empty() {
             let hint = if args.push_partial {
                 "fix the access"
@@ -144,8 +171,8 @@ impl<'a> Pusher<'a> {
                 ),
             ));
         }
-        let method = match args.push_mode {
-            PushMode::Put => Method::PUT,
+        let method = match args.mode {
+            PushMode::Replace => Method::PUT,
             PushMode::Add => Method::POST,
         };
         let mut planned = Vec::new();
@@ -171,12 +198,13 @@ impl<'a> Pusher<'a> {
         send_all(&self.transport, method, &planned, ui, summary, started)
     }
 
-    /// Deletes the group (one per cluster with several contexts). Lists nothing.
-    pub fn delete(&self, ui: &Ui) -> Result<PushSummary, Error> {
+    /// Deletes the group (one per cluster of `origin` when they are told
+    /// apart by a label). Lists nothing.
+    pub fn delete(&self, origin: &Origin, ui: &Ui) -> Result<PushSummary, Error> {
         let started = Instant::now();
         let planned: Vec<(Group, Option<body::Body>)> = self
             .target
-            .delete_groups(self.cluster)?
+            .delete_groups(origin)
             .into_iter()
             .map(|g| (g, None))
             .collect();

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 
-use crate::cli::PushArgs;
-use crate::cli::push::PASSWORD_ENV;
+use super::PASSWORD_ENV;
 use crate::error::Error;
 use crate::ui::Ui;
 
@@ -28,6 +27,24 @@ enum Auth {
     None,
     Basic { user: String, password: String },
     Bearer(String),
+}
+
+/// Credentials, TLS and timeout of the HTTP client: the files are named here
+/// and read by [`Transport::new`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Basic-auth user; the password comes from `password_file`, else `password_env`.
+    pub user: Option<String>,
+    pub password_file: Option<String>,
+    /// The value of `$TAP_METRICS_PUSHGATEWAY_PASSWORD`, if set.
+    pub password_env: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub certificate_authority: Option<String>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<String>,
+    pub insecure_skip_tls_verify: bool,
+    /// Per attempt.
+    pub timeout: Duration,
 }
 
 /// A configured client for one Pushgateway.
@@ -49,27 +66,28 @@ pub(crate) struct Failed {
 
 impl Transport {
     /// Reads the credential and certificate files and builds the client.
-    pub fn new(args: &PushArgs, gateway: &Url) -> Result<Transport, Error> {
-        let auth = if let Some(user) = &args.pushgateway_user {
+    pub fn new(args: &ClientOptions, gateway: &Url) -> Result<Transport, Error> {
+        let auth = if let Some(user) = &args.user {
             // Basic auth joins user and password with ':' (RFC 7617).
             if user.contains(':') {
                 return Err(Error::usage(format!(
                     "--pushgateway-user {user:?}: a basic-auth user name cannot contain ':'"
                 )));
             }
-            let password = match &args.pushgateway_password_file {
-                Some(path) => read_secret(path, "--pushgateway-password-file")?,
-                None => std::env::var(PASSWORD_ENV).map_err(|_| {
-                    Error::usage(format!(
+            let password = match (&args.password_file, &args.password_env) {
+                (Some(path), _) => read_secret(path, "--pushgateway-password-file")?,
+                (None, Some(password)) => password.clone(),
+                (None, None) => {
+                    return Err(Error::usage(format!(
                         "--pushgateway-user needs a password: --pushgateway-password-file FILE or ${PASSWORD_ENV}"
-                    ))
-                })?,
+                    )));
+                }
             };
             Auth::Basic {
                 user: user.clone(),
                 password,
             }
-        } else if let Some(path) = &args.pushgateway_bearer_token_file {
+        } else if let Some(path) = &args.bearer_token_file {
             let token = read_secret(path, "--pushgateway-bearer-token-file")?;
             if token.is_empty() {
                 return Err(Error::usage(format!(
@@ -88,12 +106,12 @@ impl Transport {
 
         let mut builder = reqwest::Client::builder()
             .user_agent(format!("kubectl-tap_metrics/{}", env!("CARGO_PKG_VERSION")))
-            .timeout(args.pushgateway_timeout)
-            .connect_timeout(args.pushgateway_timeout.min(Duration::from_secs(10)))
+            .timeout(args.timeout)
+            .connect_timeout(args.timeout.min(Duration::from_secs(10)))
             // A redirected PUT may come back as a GET that "succeeds".
             .redirect(reqwest::redirect::Policy::none())
             .use_rustls_tls();
-        if let Some(path) = &args.pushgateway_certificate_authority {
+        if let Some(path) = &args.certificate_authority {
             let flag = "--pushgateway-certificate-authority";
             let pem = read_file(path, flag)?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
@@ -108,10 +126,7 @@ impl Transport {
                 builder = builder.add_root_certificate(c);
             }
         }
-        if let (Some(cert), Some(key)) = (
-            &args.pushgateway_client_certificate,
-            &args.pushgateway_client_key,
-        ) {
+        if let (Some(cert), Some(key)) = (&args.client_certificate, &args.client_key) {
             let mut pem = read_file(cert, "--pushgateway-client-certificate")?;
             pem.push(b'\n');
             pem.extend(read_file(key, "--pushgateway-client-key")?);
@@ -123,7 +138,7 @@ impl Transport {
             })?;
             builder = builder.identity(id);
         }
-        if args.pushgateway_insecure_skip_tls_verify {
+        if args.insecure_skip_tls_verify {
             builder = builder.danger_accept_invalid_certs(true);
         }
         let client = builder

@@ -2,3 +2,4 @@
 //! the rest of the crate.
 
 pub mod duration;
+pub mod names;

@@ -18,33 +18,53 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::cli::ClusterArgs;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::engine::{Batch, Engine, EvalErrors, is_valid_label_name};
+use crate::engine::{Batch, Engine, EvalErrors};
 use crate::error::Error;
-use crate::model::{Family, ResourceSummary};
+use crate::model::{Family, Incomplete, Origin, ResourceSummary};
 use crate::ui::Ui;
 
+pub use kubeconfig::Connection;
 use list::ListOptions;
+
+/// How to reach the cluster(s) and what to list, checked by the CLI layer.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    pub connection: Connection,
+    /// One namespace (a valid name); `None` reads every namespace.
+    pub namespace: Option<String>,
+    /// A label selector for the API server; `None` when empty.
+    pub selector: Option<String>,
+    /// `limit` of each list request; 0 for unpaginated lists.
+    pub chunk_size: u32,
+    /// Resource types listed at once per cluster (at least 1).
+    pub concurrency: usize,
+    /// The label that tells clusters apart when several are read (a valid
+    /// label name); empty leaves it out.
+    pub cluster_label: String,
+}
 
 /// What listing the cluster(s) gave besides the families.
 #[derive(Debug, Default)]
 pub struct Collected {
     /// The config resources with the objects read of each.
     pub resources: Vec<ResourceSummary>,
-    /// The clusters that could not be read completely, in run order; empty
-    /// when the result is complete.
-    pub incomplete: Vec<Incomplete>,
+    /// The clusters read and which of them were incomplete.
+    pub origin: Origin,
 }
 
-/// A cluster with resources that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incomplete {
-    /// Its context name: the value of its cluster label.
-    pub context: String,
-    /// Not one resource could be listed (unreachable, or every list failed).
-    pub nothing_read: bool,
+/// The clusters of a run and the label its samples carry to tell them apart:
+/// `--cluster-label`'s name when there are several, else none, so that one
+/// cluster's output is KSM's.
+pub fn origin(opts: &ClusterOptions, clusters: Vec<String>) -> Origin {
+    let cluster_label =
+        (clusters.len() > 1 && !opts.cluster_label.is_empty()).then(|| opts.cluster_label.clone());
+    Origin {
+        clusters,
+        cluster_label,
+        incomplete: Vec::new(),
+    }
 }
 
 /// A list task is done with a resource: (cluster position, resource, its
@@ -59,23 +79,18 @@ type Delivery = (usize, usize, Option<Batch>);
 /// fails (and has then handed out no family with samples).
 pub fn collect(
     engine: &Engine,
-    args: &ClusterArgs,
+    cluster: &ClusterOptions,
     errors: &mut EvalErrors,
     ui: &Ui,
     ready: &mut dyn FnMut(Family) -> Result<(), Error>,
 ) -> Result<Collected, Error> {
-    let opts = Arc::new(ListOptions::new(args, ui.verbose)?);
-    if !args.cluster_label.is_empty() && !is_valid_label_name(&args.cluster_label) {
-        return Err(Error::usage(format!(
-            "--cluster-label {:?} is not a valid label name",
-            args.cluster_label
-        )));
-    }
+    let opts = Arc::new(ListOptions::new(cluster, ui.verbose));
     let env = kubeconfig::Env::from_process();
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| Error::failure(format!("cannot read the cluster: {e}")))?;
-    let targets = runtime.block_on(kubeconfig::targets(args, &env))?;
+    let targets = runtime.block_on(kubeconfig::targets(&cluster.connection, &env))?;
     let multi = targets.len() > 1;
+    let origin = origin(cluster, targets.iter().map(|t| t.name.clone()).collect());
     let engine = Arc::new(engine.clone());
     let progress = Arc::new(Progress::default());
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -84,7 +99,7 @@ pub fn collect(
     let mut asm = engine.assembler();
     asm.expect(targets.len());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
-    let cluster_label = args.cluster_label.clone();
+    let cluster_label = origin.cluster_label.clone();
     let ticker = ui
         .progress_enabled()
         .then(|| runtime.spawn(progress.clone().tick(*ui)));
@@ -93,10 +108,9 @@ pub fn collect(
             .into_iter()
             .enumerate()
             .map(|(source, t)| {
-                let labels = if multi && !cluster_label.is_empty() {
-                    vec![(cluster_label.clone(), t.name.clone())]
-                } else {
-                    Vec::new()
+                let labels = match &cluster_label {
+                    Some(label) => vec![(label.clone(), t.name.clone())],
+                    None => Vec::new(),
                 };
                 let ctx = list::Context {
                     engine: engine.clone(),
@@ -143,7 +157,10 @@ pub fn collect(
     let outcomes = outcomes.map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
 
     let clusters = outcomes.len();
-    let mut collected = Collected::default();
+    let mut collected = Collected {
+        resources: Vec::new(),
+        origin,
+    };
     let (mut read, mut unreadable, mut unreachable) = (0usize, 0usize, 0usize);
     let mut last_failure = String::new();
     for outcome in outcomes {
@@ -160,8 +177,8 @@ pub fn collect(
             ui.warn(format!("{at}{msg}"));
             last_failure = msg;
             unreachable += 1;
-            collected.incomplete.push(Incomplete {
-                context: o.name,
+            collected.origin.incomplete.push(Incomplete {
+                cluster: o.name,
                 nothing_read: true,
             });
             continue;
@@ -170,8 +187,8 @@ pub fn collect(
             ui.warn(format!("{at}{w}"));
         }
         if o.unreadable > 0 {
-            collected.incomplete.push(Incomplete {
-                context: o.name,
+            collected.origin.incomplete.push(Incomplete {
+                cluster: o.name,
                 nothing_read: o.read == 0,
             });
         }
@@ -189,7 +206,7 @@ pub fn collect(
             "nothing could be read: all {unreadable} resources failed (see the warnings above)"
         )));
     }
-    if !collected.incomplete.is_empty() {
+    if !collected.origin.incomplete.is_empty() {
         let mut what = Vec::new();
         if unreadable > 0 {
             what.push(format!(
@@ -213,10 +230,11 @@ pub fn collect(
     Ok(collected)
 }
 
-/// The names of the clusters a run reads (kubeconfig context names), in order;
-/// the `cluster` label value of each. (For `--delete`, which lists nothing.)
-pub fn context_names(args: &ClusterArgs) -> Result<Vec<String>, Error> {
-    kubeconfig::names(args, &kubeconfig::Env::from_process())
+/// The clusters a run would read and their label, without connecting (for
+/// `--delete`, which lists nothing).
+pub fn clusters(opts: &ClusterOptions) -> Result<Origin, Error> {
+    let names = kubeconfig::names(&opts.connection, &kubeconfig::Env::from_process())?;
+    Ok(origin(opts, names))
 }
 
 /// One cluster's share of the run.

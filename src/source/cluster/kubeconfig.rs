@@ -14,8 +14,30 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use super::api::one_line;
 use super::auth;
-use crate::cli::ClusterArgs;
 use crate::error::Error;
+
+/// Which kubeconfig and contexts a run reads, and kubectl's connection flags
+/// that win over what the kubeconfig says. Checked by the CLI layer.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `--kubeconfig`: that file only.
+    pub kubeconfig: Option<String>,
+    pub contexts: Vec<String>,
+    pub all_contexts: bool,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub certificate_authority: Option<String>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<String>,
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
+    /// Bounds each request, and exec credential plugins; `None`: no limit.
+    pub request_timeout: Option<Duration>,
+}
 
 /// The process environment kubeconfig loading depends on.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +79,8 @@ impl Target {
 }
 
 /// How long an exec plugin may run: `--request-timeout`, else a default.
-pub fn exec_limit(args: &ClusterArgs) -> Duration {
-    args.request_timeout().unwrap_or(auth::EXEC_DEFAULT_LIMIT)
+pub fn exec_limit(args: &Connection) -> Duration {
+    args.request_timeout.unwrap_or(auth::EXEC_DEFAULT_LIMIT)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +108,7 @@ struct Selection {
 }
 
 /// The names of the clusters a run reads, in order, without connecting.
-pub fn names(args: &ClusterArgs, env: &Env) -> Result<Vec<String>, Error> {
+pub fn names(args: &Connection, env: &Env) -> Result<Vec<String>, Error> {
     Ok(select(args, env)?
         .sources
         .iter()
@@ -95,7 +117,7 @@ pub fn names(args: &ClusterArgs, env: &Env) -> Result<Vec<String>, Error> {
 }
 
 /// The clusters a run reads, each with its connection settings.
-pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error> {
+pub async fn targets(args: &Connection, env: &Env) -> Result<Vec<Target>, Error> {
     let sel = select(args, env)?;
     let mut targets = Vec::with_capacity(sel.sources.len());
     for source in &sel.sources {
@@ -162,7 +184,7 @@ pub async fn targets(args: &ClusterArgs, env: &Env) -> Result<Vec<Target>, Error
     Ok(targets)
 }
 
-fn select(args: &ClusterArgs, env: &Env) -> Result<Selection, Error> {
+fn select(args: &Connection, env: &Env) -> Result<Selection, Error> {
     let (kubeconfig, origin) = load(args, env)?;
     // As kubectl: a user or cluster asked for by name must be there.
     if let Some(user) = &args.user
@@ -268,7 +290,7 @@ fn listed(what: &str, names: &[&str]) -> String {
 }
 
 /// The merged kubeconfig and the files it came from.
-fn load(args: &ClusterArgs, env: &Env) -> Result<(Kubeconfig, String), Error> {
+fn load(args: &Connection, env: &Env) -> Result<(Kubeconfig, String), Error> {
     if let Some(path) = &args.kubeconfig {
         return Ok((read(Path::new(path))?, path.clone()));
     }
@@ -392,7 +414,7 @@ fn redact(url: &str) -> String {
 }
 
 /// The connection flags, which win over the kubeconfig as in kubectl.
-fn apply_flags(config: &mut kube::Config, args: &ClusterArgs) -> Result<(), Error> {
+fn apply_flags(config: &mut kube::Config, args: &Connection) -> Result<(), Error> {
     if let Some(server) = &args.server {
         config.cluster_url = parse_server(server)?;
     }
@@ -523,18 +545,18 @@ contexts:
         let (dir, mut paths) = files(&[TWO, OTHER]);
         paths.insert(1, dir.path().join("missing"));
         let env = env_list(&paths);
-        let args = ClusterArgs::default();
+        let args = Connection::default();
         assert_eq!(names(&args, &env).unwrap(), ["build"]);
         let t = block(targets(&args, &env)).unwrap();
         assert_eq!(url(&t[0]), "https://build.example:6443");
-        let all = ClusterArgs {
+        let all = Connection {
             all_contexts: true,
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         assert_eq!(names(&all, &env).unwrap(), ["build", "run", "view"]);
-        let two = ClusterArgs {
+        let two = Connection {
             contexts: vec!["run".into(), "view".into(), "run".into()],
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         assert_eq!(names(&two, &env).unwrap(), ["run", "view"]);
     }
@@ -543,14 +565,14 @@ contexts:
     fn explicit_kubeconfig_is_that_file_only() {
         let (_dir, paths) = files(&[TWO, OTHER]);
         let env = env_list(&paths[..1]);
-        let args = ClusterArgs {
+        let args = Connection {
             kubeconfig: Some(paths[1].display().to_string()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         assert_eq!(names(&args, &env).unwrap(), ["view"]);
-        let missing = ClusterArgs {
+        let missing = Connection {
             kubeconfig: Some("/nonexistent/kubeconfig".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let e = names(&missing, &env).unwrap_err();
         assert_eq!(
@@ -563,9 +585,9 @@ contexts:
     fn unknown_context_and_no_config_are_clear_errors() {
         let (_dir, paths) = files(&[TWO]);
         let env = env_list(&paths);
-        let args = ClusterArgs {
+        let args = Connection {
             contexts: vec!["prod".into()],
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let e = names(&args, &env).unwrap_err();
         assert_eq!(e.kind, crate::error::ExitKind::Usage);
@@ -579,7 +601,7 @@ contexts:
             home: Some(PathBuf::from("/nonexistent")),
             ..Env::default()
         };
-        let e = names(&ClusterArgs::default(), &nothing).unwrap_err();
+        let e = names(&Connection::default(), &nothing).unwrap_err();
         assert!(
             e.message
                 .starts_with("no kubeconfig found (none: /nonexistent/.kube/config)"),
@@ -589,13 +611,10 @@ contexts:
             in_cluster: true,
             ..nothing.clone()
         };
-        assert_eq!(
-            names(&ClusterArgs::default(), &pod).unwrap(),
-            ["in-cluster"]
-        );
-        let server = ClusterArgs {
+        assert_eq!(names(&Connection::default(), &pod).unwrap(), ["in-cluster"]);
+        let server = Connection {
             server: Some("10.0.0.1:6443".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         assert_eq!(names(&server, &nothing).unwrap(), ["10.0.0.1:6443"]);
         let t = block(targets(&server, &nothing)).unwrap();
@@ -608,14 +627,14 @@ contexts:
         let ca = dir.path().join("ca.crt");
         std::fs::write(&ca, "").unwrap();
         let env = env_list(&paths);
-        let args = ClusterArgs {
+        let args = Connection {
             server: Some("https://override.example".into()),
             token: Some("t0k3n".into()),
             as_user: Some("jane".into()),
             as_groups: vec!["devs".into(), "ops".into()],
             certificate_authority: Some(ca.display().to_string()),
             tls_server_name: Some("kubernetes".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let t = block(targets(&args, &env)).unwrap();
         let c = &t[0].config;
@@ -629,9 +648,9 @@ contexts:
         assert_eq!(c.root_cert_file.as_deref(), Some(ca.as_path()));
         assert_eq!(c.tls_server_name.as_deref(), Some("kubernetes"));
         assert!(!c.default_retry);
-        let bad = ClusterArgs {
+        let bad = Connection {
             server: Some("https://".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         assert!(block(targets(&bad, &env)).is_err());
     }
@@ -640,9 +659,9 @@ contexts:
     fn users_and_clusters_named_by_flags_must_exist() {
         let (_dir, paths) = files(&[TWO]);
         let env = env_list(&paths);
-        let user = ClusterArgs {
+        let user = Connection {
             user: Some("nope".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let e = names(&user, &env).unwrap_err();
         assert_eq!(e.kind, crate::error::ExitKind::Usage);
@@ -652,9 +671,9 @@ contexts:
                 && e.message.ends_with(" (users: me)"),
             "{e}"
         );
-        let cluster = ClusterArgs {
+        let cluster = Connection {
             cluster: Some("nope".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let e = names(&cluster, &env).unwrap_err();
         assert!(
@@ -663,10 +682,10 @@ contexts:
                 && e.message.ends_with(" (clusters: build, run)"),
             "{e}"
         );
-        let both = ClusterArgs {
+        let both = Connection {
             user: Some("me".into()),
             cluster: Some("run".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let t = block(targets(&both, &env)).unwrap();
         assert_eq!(url(&t[0]), "https://run.example:6443");
@@ -677,9 +696,9 @@ contexts:
         assert_eq!(redact("https://me:pw@h:1/p@x"), "https://xxxxx@h:1/p@x");
         assert_eq!(redact("me:pw@h"), "xxxxx@h");
         assert_eq!(redact("https://h:1"), "https://h:1");
-        let args = ClusterArgs {
+        let args = Connection {
             server: Some("https://me:s3cret@10.0.0.1:6443".into()),
-            ..ClusterArgs::default()
+            ..Connection::default()
         };
         let nothing = Env::default();
         assert_eq!(
@@ -734,6 +753,9 @@ contexts:
                         serde_json::to_string(&groups).unwrap(),
                     );
                     if cut {
+                        // Only URLs are redacted: the same text spliced into
+                        // a name is a name, and messages quote names.
+                        let splice = splice.replace("u:pw@", "u@");
                         let mut i = at.index(doc.len() + 1);
                         while !doc.is_char_boundary(i) {
                             i -= 1;
@@ -753,11 +775,11 @@ contexts:
             fn errors_are_one_line_without_secrets(doc in kubeconfig(), flag_token in text()) {
                 let (_dir, paths) = files(&[&doc]);
                 let env = env_list(&paths);
-                let plain = ClusterArgs::default();
-                let flagged = ClusterArgs {
+                let plain = Connection::default();
+                let flagged = Connection {
                     token: Some(format!("{SECRET}{flag_token}")),
                     as_user: Some(flag_token.clone()),
-                    ..ClusterArgs::default()
+                    ..Connection::default()
                 };
                 for args in [&plain, &flagged] {
                     let named = names(args, &env).map(drop);

@@ -16,7 +16,6 @@ use serde_json::Value;
 use super::Progress;
 use super::api::{Api, Failure};
 use super::discovery::{Gvr, Task};
-use crate::cli::ClusterArgs;
 use crate::engine::{Batch, Engine, EvalErrors, Projection};
 use crate::error::Error;
 use crate::model::Labels;
@@ -38,34 +37,17 @@ pub struct ListOptions {
 }
 
 impl ListOptions {
-    pub fn new(args: &ClusterArgs, verbosity: u8) -> Result<ListOptions, Error> {
-        if let Some(ns) = &args.namespace
-            && !is_dns_label(ns)
-        {
-            return Err(Error::usage(format!(
-                "-n {ns:?} is not a valid namespace name"
-            )));
-        }
-        Ok(ListOptions {
-            namespace: args.namespace.clone(),
-            selector: args.selector.clone().filter(|s| !s.is_empty()),
-            chunk_size: args.chunk_size,
-            concurrency: args.concurrency.max(1) as usize,
-            timeout: args.request_timeout(),
-            exec_limit: super::kubeconfig::exec_limit(args),
+    pub fn new(opts: &super::ClusterOptions, verbosity: u8) -> ListOptions {
+        ListOptions {
+            namespace: opts.namespace.clone(),
+            selector: opts.selector.clone(),
+            chunk_size: opts.chunk_size,
+            concurrency: opts.concurrency,
+            timeout: opts.connection.request_timeout,
+            exec_limit: super::kubeconfig::exec_limit(&opts.connection),
             verbosity,
-        })
+        }
     }
-}
-
-fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
 }
 
 /// What every list task of one cluster shares.
@@ -662,15 +644,7 @@ spec:
     }
 
     #[test]
-    fn namespaces_are_checked_and_scopes_named() {
-        let args = ClusterArgs {
-            namespace: Some("Dev/x".into()),
-            ..ClusterArgs::default()
-        };
-        assert_eq!(
-            ListOptions::new(&args, 0).unwrap_err().message,
-            "-n \"Dev/x\" is not a valid namespace name"
-        );
+    fn scopes_are_named() {
         let mut o = opts();
         assert_eq!(scope(&cm_gvr(), &o), "in all namespaces");
         o.namespace = Some("dev".into());

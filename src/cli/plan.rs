@@ -1,0 +1,182 @@
+//! The flags resolved once into what each stage needs. Every flag is checked
+//! here (clap checks the grammar, this the meaning); below this layer no
+//! module knows clap exists: each stage gets options of its own.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::{Cli, Command, ConfigCommand, MonitoringCommand, RunArgs};
+use crate::error::Error;
+use crate::push::PushOptions;
+use crate::render::{Format, TableOptions};
+use crate::shared::names::is_dns_label;
+use crate::source::cluster::ClusterOptions;
+use crate::ui::Ui;
+
+/// One invocation, decided.
+pub enum Plan {
+    /// `config default`.
+    PrintDefaultConfig,
+    /// `config validate FILE`.
+    ValidateConfig { file: String, strict: bool },
+    /// `monitoring …`.
+    Monitoring(MonitoringPlan),
+    /// `completion SHELL`.
+    Completion(clap_complete::Shell),
+    /// `__complete WORDS…`, kubectl's plugin completion protocol.
+    Complete(Vec<String>),
+    /// A snapshot: the run without a subcommand.
+    Snapshot(Box<SnapshotPlan>),
+}
+
+/// `monitoring rules` or `monitoring dashboards`.
+pub enum MonitoringPlan {
+    /// The rule file; as a PrometheusRule with these labels when `Some`.
+    Rules {
+        prometheus_rule: Option<Vec<(String, String)>>,
+    },
+    /// The dashboards into `out`, as ConfigMaps (in `namespace`) or JSON.
+    Dashboards {
+        out: PathBuf,
+        configmap: bool,
+        namespace: Option<String>,
+    },
+}
+
+/// A snapshot: where the config and objects come from, what is kept, and
+/// where the result goes.
+pub struct SnapshotPlan {
+    pub ui: Ui,
+    /// `--config`; the embedded TAP config when `None`.
+    pub config: Option<String>,
+    pub strict: bool,
+    /// `--resource` and `--metric` globs.
+    pub resources: Vec<String>,
+    pub metrics: Vec<String>,
+    pub source: Source,
+    /// What stdout gets; `None` when pushing without `-o`.
+    pub format: Option<Format>,
+    pub table: TableOptions,
+    /// `--pushgateway`.
+    pub push: Option<PushOptions>,
+    /// `--delete`: remove the group(s) instead of listing anything.
+    pub delete: bool,
+}
+
+/// Where the objects come from.
+pub enum Source {
+    /// `--from-file` paths (`-` is standard input), with `-n` applied.
+    Files {
+        paths: Vec<String>,
+        namespace: Option<String>,
+    },
+    Cluster(Box<ClusterOptions>),
+}
+
+impl Plan {
+    pub fn from_cli(cli: Cli) -> Result<Plan, Error> {
+        Ok(match cli.command {
+            Some(Command::Config(ConfigCommand::Default)) => Plan::PrintDefaultConfig,
+            Some(Command::Config(ConfigCommand::Validate { file, strict })) => {
+                Plan::ValidateConfig { file, strict }
+            }
+            Some(Command::Monitoring(cmd)) => Plan::Monitoring(monitoring(cmd)?),
+            Some(Command::Completion { shell }) => Plan::Completion(shell),
+            Some(Command::Complete { words }) => Plan::Complete(words),
+            None => Plan::Snapshot(Box::new(snapshot(cli.run)?)),
+        })
+    }
+}
+
+fn monitoring(cmd: MonitoringCommand) -> Result<MonitoringPlan, Error> {
+    Ok(match cmd {
+        MonitoringCommand::Rules {
+            prometheus_rule,
+            labels,
+        } => MonitoringPlan::Rules {
+            prometheus_rule: if prometheus_rule {
+                Some(
+                    labels
+                        .iter()
+                        .map(|l| crate::monitoring::parse_label(l))
+                        .collect::<Result<_, _>>()?,
+                )
+            } else {
+                None
+            },
+        },
+        MonitoringCommand::Dashboards {
+            out,
+            configmap,
+            namespace,
+        } => {
+            if let Some(ns) = namespace.as_deref().filter(|ns| !is_dns_label(ns)) {
+                return Err(Error::usage(format!(
+                    "--namespace {ns:?}: not a namespace name (at most 63 lowercase letters, digits and '-')"
+                )));
+            }
+            MonitoringPlan::Dashboards {
+                out,
+                configmap,
+                namespace,
+            }
+        }
+    })
+}
+
+fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
+    // Standard input can be read once: by the config or by one object input.
+    let stdin_inputs = args.from_file.iter().filter(|p| *p == "-").count();
+    if stdin_inputs > 1 {
+        return Err(Error::usage(
+            "--from-file -: standard input can be read only once",
+        ));
+    }
+    if stdin_inputs == 1 && args.config.as_deref() == Some("-") {
+        return Err(Error::usage(
+            "--from-file - and --config - cannot both read standard input",
+        ));
+    }
+    let cluster = args.cluster.options()?;
+    let source = if args.from_file.is_empty() {
+        Source::Cluster(Box::new(cluster))
+    } else {
+        if let Some(flag) = args.cluster.first_cluster_flag() {
+            return Err(Error::usage(format!(
+                "{flag} reads from a cluster and cannot be used with --from-file"
+            )));
+        }
+        Source::Files {
+            paths: args.from_file,
+            namespace: cluster.namespace,
+        }
+    };
+    let several_clusters = args.cluster.contexts.len() > 1 || args.cluster.all_contexts;
+    let push = args
+        .push
+        .options(several_clusters, &args.cluster.cluster_label);
+    let stdout_tty = std::io::stdout().is_terminal();
+    let format = args.output.map(Format::from).or_else(|| {
+        push.is_none().then_some(if stdout_tty {
+            Format::Summary
+        } else {
+            Format::Openmetrics
+        })
+    });
+    Ok(SnapshotPlan {
+        ui: Ui::new(args.quiet, args.verbose),
+        config: args.config,
+        strict: args.strict,
+        resources: args.resources,
+        metrics: args.metrics,
+        source,
+        format,
+        table: TableOptions {
+            wide: args.wide,
+            fit_terminal: stdout_tty,
+            ..TableOptions::default()
+        },
+        push,
+        delete: args.push.delete,
+    })
+}

@@ -104,7 +104,10 @@ fn p01_condition_strings_convert_in_order() {
             {"type": "Time", "status": "2024-01-02T03:04:05Z"},
             {"type": "Milli", "status": "250m"},
             {"type": "Big", "status": "1.5Gi"},
-            {"type": "Pct", "status": "12.5%"},
+            {"type": "Pct", "status": "25%"},
+            {"type": "PctDecimal", "status": "12.5%"},
+            {"type": "Hex", "status": "0x1p-2"},
+            {"type": "Underscore", "status": "1_000"},
             {"type": "Float", "status": "-3.5"},
             {"type": "NaN", "status": "NaN"},
             {"type": "Bool", "status": true},
@@ -119,23 +122,31 @@ fn p01_condition_strings_convert_in_order() {
             "conditions{type=\"Bool\"} 1",
             "conditions{type=\"Degraded\"} 0",
             "conditions{type=\"Float\"} -3.5",
+            "conditions{type=\"Hex\"} 0.25",
             "conditions{type=\"Milli\"} 0.25",
             "conditions{type=\"NaN\"} NaN",
-            "conditions{type=\"Pct\"} 0.125",
+            "conditions{type=\"Pct\"} 0.25",
             "conditions{type=\"Progressing\"} 0",
             "conditions{type=\"Ready\"} 1",
             "conditions{type=\"Time\"} 1.704164645e+09",
+            "conditions{type=\"Underscore\"} 1000",
             "conditions{type=\"Yes\"} 1",
         ]
     );
-    assert_eq!(errors.total, 2, "{:?}", errors.messages);
+    assert_eq!(errors.total, 3, "{:?}", errors.messages);
     assert!(
         errors.messages[0].ends_with("[status,conditions]: [3]: [status]: strconv.ParseFloat: parsing \"Maybe\": invalid syntax"),
         "{:?}",
         errors.messages
     );
     assert!(
-        errors.messages[1].contains("parsing \"30s\""),
+        errors.messages[1]
+            .contains("[9]: [status]: strconv.ParseFloat: parsing \"12.5%\": invalid syntax"),
+        "{:?}",
+        errors.messages
+    );
+    assert!(
+        errors.messages[2].contains("parsing \"30s\""),
         "{:?}",
         errors.messages
     );

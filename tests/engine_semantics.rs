@@ -1091,6 +1091,10 @@ mod model {
         ("-Inf", Some(f64::NEG_INFINITY)),
         ("-nan", None),
         ("2024-01-02T03:04:05Z", Some(1_704_164_645.0)),
+        // Go's general layout parser: one-digit hour, offset up to 24:00.
+        ("2024-01-02T3:04:05,5+24:00", Some(1_704_078_245.0)),
+        // A quantity: 3 × math.Pow10(-1).
+        ("0.3", Some(0.30000000000000004)),
         ("", None),
         ("a b", None),
         ("1e400", Some(f64::INFINITY)),

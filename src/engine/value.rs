@@ -249,43 +249,48 @@ fn hex_to_f64(int: &str, frac: &str, exp: i64) -> Option<f64> {
 }
 
 /// `time.Parse(time.RFC3339, s)` followed by `Unix()`: whole seconds, rounded down.
+///
+/// Go tries a strict RFC 3339 parser first and then its general layout
+/// parser, which is laxer: the hour may be one digit, a fraction of a second
+/// may follow with `.` or `,`, and a zone offset may be up to 24:60.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
     };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    let lit = |i: usize, c: u8| b.get(i) == Some(&c);
+    if !(lit(4, b'-') && lit(7, b'-') && lit(10, b'T')) {
         return None;
     }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, min, sec) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    let mut i = 19;
-    if b[i] == b'.' || b[i] == b',' {
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    // stdHour: one or two digits.
+    let mut i = 11;
+    let hour_len = if b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        2
+    } else {
+        1
+    };
+    let hour = num(i..i + hour_len)?;
+    i += hour_len;
+    if !lit(i, b':') || !lit(i + 3, b':') {
+        return None;
+    }
+    let (min, sec) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+    i += 6;
+    if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
         i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
-        }
-        if i == start {
-            return None;
         }
     }
     let offset = match b.get(i)? {
         b'Z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if b.len() == i + 6 && b[i + 3] == b':' => {
-            let (h, m) = (digits(i + 1..i + 3)?, digits(i + 4..i + 6)?);
-            if h > 23 || m > 59 {
+            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if h > 24 || m > 60 {
                 return None;
             }
             let off = h * 3600 + m * 60;
@@ -729,6 +734,8 @@ mod tests {
         assert_eq!(parse_quantity("1Q"), None);
         // AsApproximateFloat64 is one step off the exact 1.3256071780604314e17 here.
         assert_eq!(parse_quantity("123456789Gi"), Some(1.3256071780604315e17));
+        // 3 × Pow10(-1), where Pow10(-1) is the float 0.1: KSM's value too.
+        assert_eq!(parse_quantity("0.3"), Some(0.30000000000000004));
         assert_eq!(parse_quantity("8Ei"), Some(9.223372036854776e18));
         assert_eq!(parse_quantity("-16Ei"), Some(-9.223372036854776e18));
         assert_eq!(parse_quantity("1e4294967296"), Some(1.0));
@@ -746,11 +753,21 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some(-1));
         assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        // Go's general layout parser, tried after the strict one, is laxer.
+        assert_eq!(parse_rfc3339("1970-01-01T1:00:00Z"), Some(3600));
+        assert_eq!(parse_rfc3339("1970-01-02T00:00:00,5+24:00"), Some(0));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00-00:60"), Some(3600));
         for bad in [
             "2023-02-29T00:00:00Z",
             "2024-01-02 03:04:05Z",
             "2024-01-02T03:04:05",
             "2024-01-02",
+            "2024-01-02T03:04:05.Z",
+            "2024-01-02T03:04:05+25:00",
+            "2024-01-02T24:00:00Z",
+            "2024-01-02T03:04:60Z",
+            "2024-01-02T03:4:05Z",
+            "2024-01-02T03:04:05z",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }

@@ -1549,7 +1549,7 @@ mod generate {
 
     /// Map keys; the plain ones repeated so that paths find them often.
     const KEYS: &[&str] = &[
-        "a", "a", "a", "b", "b", "b", "c", "c", "k", "a,b", "1x", "__n", "x-y", "", "a=x",
+        "a", "a", "a", "b", "b", "b", "c", "c", "k", "a,b", "1x", "__n", "x-y", "", "a=x", "é",
     ];
     const SEGMENTS: &[&str] = &[
         "a", "b", "c", "a,b", "0", "1", "-1", "5", "[a=x]", "[a=1]", "[b=true]", "a=x", "a=True",

@@ -222,6 +222,8 @@ fn p04_missing_data() {
   each: {type: StateSet, stateSet: {path: [status, phase], labelName: phase, list: [A, B]}}
 - name: state_not_string
   each: {type: StateSet, stateSet: {path: [spec, count], labelName: phase, list: [A, B]}}
+- name: state_missing_outside_status
+  each: {type: StateSet, stateSet: {path: [spec], valueFrom: [phase], labelName: phase, list: [A, B]}}
 ";
     let (text, errors) = run(
         &config(metrics),
@@ -1516,8 +1518,11 @@ mod model {
                 list,
             } => {
                 let mut state = |x: Option<&Go>, out: &mut Vec<(Labels, f64)>| {
-                    let Some(Go::Str(i)) = get(value_from, x) else {
-                        if m.path.first().map(String::as_str) != Some("status") {
+                    // Nil (path or value missing) is skipped quietly since KSM
+                    // #2884; another type is an error.
+                    let got = get(value_from, x);
+                    let Some(Go::Str(i)) = got else {
+                        if got.is_some() {
                             *errors += 1;
                         }
                         return;

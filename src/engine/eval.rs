@@ -247,13 +247,14 @@ pub(super) fn evaluate_family<'a>(
             value_from,
             label_name,
             list,
-            quiet_when_missing,
         } => {
             let mut state_values =
                 |it: Option<&'a Value>, sets: &mut LabelSets<'a>, errs: &mut Vec<String>| {
                     let got = value_from.get(it);
+                    // A missing path or value gives nothing, quietly (KSM #2884: a
+                    // status not yet written); a value of another type is an error.
                     let Some(Value::String(current)) = got else {
-                        if !quiet_when_missing {
+                        if got.is_some() {
                             errs.push(format!(
                                 "{}: expected value for path to be string, got {}",
                                 path_str(),

@@ -113,9 +113,6 @@ enum EachKind {
         value_from: ValuePath,
         label_name: String,
         list: Vec<String>,
-        /// KSM skips a non-string value quietly when `path` starts at `status`
-        /// (a status not yet written); elsewhere it is an error.
-        quiet_when_missing: bool,
     },
 }
 
@@ -428,7 +425,6 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, N
             let path = compile_path("stateSet.path", &s.path)?;
             let value_from = compile_path("stateSet.valueFrom", &s.value_from)?;
             let reads = each_reads(&path, &s.labels_from_path, Some(&value_from));
-            let quiet_when_missing = path.first_segment() == Some("status");
             Ok((
                 MetricType::StateSet,
                 Each {
@@ -438,7 +434,6 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, N
                         value_from,
                         label_name: s.label_name.clone(),
                         list: s.list.clone(),
-                        quiet_when_missing,
                     },
                 },
                 reads,

@@ -80,12 +80,6 @@ impl ValuePath {
         }
     }
 
-    pub fn first_segment(&self) -> Option<&str> {
-        match self.ops.first()? {
-            Op::Part { part, .. } | Op::Filter { part, .. } => Some(part),
-        }
-    }
-
     /// The segments as [`get`](ValuePath::get) applies them.
     pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
         self.ops.iter().map(|op| match op {

@@ -104,7 +104,10 @@ fn p01_condition_strings_convert_in_order() {
             {"type": "Time", "status": "2024-01-02T03:04:05Z"},
             {"type": "Milli", "status": "250m"},
             {"type": "Big", "status": "1.5Gi"},
-            {"type": "Pct", "status": "12.5%"},
+            {"type": "Pct", "status": "25%"},
+            {"type": "PctDecimal", "status": "12.5%"},
+            {"type": "Hex", "status": "0x1p-2"},
+            {"type": "Underscore", "status": "1_000"},
             {"type": "Float", "status": "-3.5"},
             {"type": "NaN", "status": "NaN"},
             {"type": "Bool", "status": true},
@@ -119,23 +122,31 @@ fn p01_condition_strings_convert_in_order() {
             "conditions{type=\"Bool\"} 1",
             "conditions{type=\"Degraded\"} 0",
             "conditions{type=\"Float\"} -3.5",
+            "conditions{type=\"Hex\"} 0.25",
             "conditions{type=\"Milli\"} 0.25",
             "conditions{type=\"NaN\"} NaN",
-            "conditions{type=\"Pct\"} 0.125",
+            "conditions{type=\"Pct\"} 0.25",
             "conditions{type=\"Progressing\"} 0",
             "conditions{type=\"Ready\"} 1",
             "conditions{type=\"Time\"} 1.704164645e+09",
+            "conditions{type=\"Underscore\"} 1000",
             "conditions{type=\"Yes\"} 1",
         ]
     );
-    assert_eq!(errors.total, 2, "{:?}", errors.messages);
+    assert_eq!(errors.total, 3, "{:?}", errors.messages);
     assert!(
         errors.messages[0].ends_with("[status,conditions]: [3]: [status]: strconv.ParseFloat: parsing \"Maybe\": invalid syntax"),
         "{:?}",
         errors.messages
     );
     assert!(
-        errors.messages[1].contains("parsing \"30s\""),
+        errors.messages[1]
+            .contains("[9]: [status]: strconv.ParseFloat: parsing \"12.5%\": invalid syntax"),
+        "{:?}",
+        errors.messages
+    );
+    assert!(
+        errors.messages[2].contains("parsing \"30s\""),
         "{:?}",
         errors.messages
     );
@@ -211,6 +222,8 @@ fn p04_missing_data() {
   each: {type: StateSet, stateSet: {path: [status, phase], labelName: phase, list: [A, B]}}
 - name: state_not_string
   each: {type: StateSet, stateSet: {path: [spec, count], labelName: phase, list: [A, B]}}
+- name: state_missing_outside_status
+  each: {type: StateSet, stateSet: {path: [spec], valueFrom: [phase], labelName: phase, list: [A, B]}}
 ";
     let (text, errors) = run(
         &config(metrics),
@@ -788,4 +801,1079 @@ fn list_filters_and_index_segments() {
             "w{debug_enabled=\"true\",first=\"debug\",last=\"live-update\",live_update_enabled=\"true\",status=\"Done\"} 1"
         ]
     );
+}
+
+/// The error a config gives when it compiles.
+fn compile_error(config: &str) -> String {
+    let loaded = load_str(config, "test.yaml").expect("config loads");
+    Engine::compile(&loaded.config, "test.yaml")
+        .expect_err("config is refused")
+        .to_string()
+}
+
+// Issue 10: values as KSM's toFloat64 converts them, with KSM's printed strings.
+#[test]
+fn issue10_values_convert_as_ksm_does() {
+    let metrics = "
+- name: v
+  each:
+    type: Gauge
+    gauge: {path: [spec], labelFromKey: k}
+";
+    // Parsed from text: serde_json reads `-0` differently from Go.
+    let spec = r#"{"pct": "25%", "pct_decimal": "12.5%", "pct_signed": "+5%", "hex": "0x1p-2",
+        "hex_frac": "0x1.8p1", "hex_no_exp": "0x10", "underscore": "1_000", "bad_underscore": "1__0",
+        "gi": "123456789Gi", "huge_ei": "16Ei", "e400": "1e400", "zero_e400": "0e400",
+        "minus_zero": -0, "big_int": 18446744073709551615, "float_one": 1.0, "inf": "-Infinity",
+        "signed_nan": "-NaN", "range": "0x1p1024", "bare_suffix": "Ki"}"#;
+    let obj = foo(serde_json::from_str(spec).unwrap(), json!({}));
+    let (text, _) = run(&config(metrics), &[obj]);
+    assert_eq!(
+        samples(&text),
+        [
+            "v{k=\"bare_suffix\"} 0",
+            "v{k=\"big_int\"} 1.8446744073709552e+19",
+            "v{k=\"e400\"} +Inf",
+            "v{k=\"float_one\"} 1",
+            "v{k=\"gi\"} 1.3256071780604315e+17",
+            "v{k=\"hex\"} 0.25",
+            "v{k=\"hex_frac\"} 3",
+            "v{k=\"huge_ei\"} 9.223372036854776e+18",
+            "v{k=\"inf\"} -Inf",
+            "v{k=\"minus_zero\"} 0",
+            "v{k=\"pct\"} 0.25",
+            "v{k=\"underscore\"} 1000",
+            "v{k=\"zero_e400\"} NaN",
+        ]
+    );
+}
+
+// Issue 10: the API server's decoder makes `-0` the int64 0 and integers
+// beyond int64 float64; `%v` prints them so, alone and inside lists and maps.
+#[test]
+fn issue10_json_numbers_as_go_decodes_them() {
+    let metrics = "
+- name: i
+  each:
+    type: Info
+    info:
+      labelsFromPath: {z: [spec, z], m: [spec, m], l: [spec, l], big: [spec, big], f: [spec, f], e: [spec, e]}
+- name: s
+  each: {type: StateSet, stateSet: {path: [spec, z], labelName: st, list: [a]}}
+";
+    let spec = r#"{"z": -0, "m": {"generation": -0}, "l": [-0, 1.0, 1e2, 123456789.0],
+        "big": 9223372036854775808, "f": 1.5e300, "e": 1e2}"#;
+    let obj = foo(serde_json::from_str(spec).unwrap(), json!({}));
+    let (text, errors) = run(&config(metrics), &[obj]);
+    assert_eq!(
+        samples(&text),
+        [
+            "i{big=\"9.223372036854776e+18\",e=\"100\",f=\"1.5e+300\",l=\"[0 1 100 1.23456789e+08]\",m=\"map[generation:0]\",z=\"0\"} 1"
+        ]
+    );
+    assert!(
+        errors.messages[0].ends_with("[spec,z]: expected value for path to be string, got int64"),
+        "{:?}",
+        errors.messages
+    );
+}
+
+// Issue 10: a star whose keys are all refused still keeps the info sample
+// (KSM has the labels); the refused labels are counted.
+#[test]
+fn issue10_star_with_only_refused_keys_keeps_the_info_sample() {
+    let metrics = r#"
+- name: s
+  each:
+    type: Info
+    info:
+      labelsFromPath: {"*": [spec, m]}
+- name: over_map
+  each:
+    type: Info
+    info:
+      path: [spec]
+      labelsFromPath: {"*": [m]}
+"#;
+    let obj = foo(json!({"m": {"1a": "x", "2b": "y"}}), json!({}));
+    let (text, errors) = run(
+        &config_with("labelsFromPath: {name: [metadata, name]}", metrics),
+        &[obj],
+    );
+    assert_eq!(
+        samples(&text),
+        ["s{name=\"foo\"} 1", "over_map{name=\"foo\"} 1"]
+    );
+    assert_eq!(errors.total, 4, "{:?}", errors.messages);
+}
+
+// Issue 10: KSM's map shortcut for `valueFrom` compares the key with the
+// printed path, and skips it when that holds a comma.
+#[test]
+fn issue10_value_from_with_a_comma_skips_the_shortcut() {
+    let metrics = r#"
+- name: v
+  each:
+    type: Gauge
+    gauge: {path: [spec, values], valueFrom: ["a,b"], labelFromKey: k}
+- name: plain
+  each:
+    type: Gauge
+    gauge: {path: [spec, values], valueFrom: [c], labelFromKey: k}
+"#;
+    let obj = foo(json!({"values": {"a,b": 5, "c": {"a,b": 7}}}), json!({}));
+    let (text, _) = run(&config(metrics), &[obj]);
+    assert_eq!(samples(&text), ["v{k=\"c\"} 7"]);
+}
+
+// Issue 9: names starting with `__` are reserved in every Prometheus format.
+#[test]
+fn reserved_label_names_are_refused_in_the_config() {
+    let cases = [
+        (
+            "labelsFromPath: {__x: [spec]}",
+            "- {name: m, each: {type: Gauge, gauge: {path: [spec, n]}}}",
+            "labelsFromPath: \"__x\" is reserved",
+        ),
+        (
+            "",
+            "- {name: m, labelsFromPath: {_-x: [spec]}, each: {type: Gauge, gauge: {path: [spec, n]}}}",
+            "metric \"m\": labelsFromPath: \"_-x\" becomes label \"__x\", which is reserved",
+        ),
+        (
+            "",
+            "- {name: m, each: {type: Gauge, gauge: {path: [spec], labelFromKey: __k}}}",
+            "metric \"m\": each.gauge.labelFromKey: \"__k\" is reserved",
+        ),
+        (
+            "",
+            "- {name: m, each: {type: Info, info: {labelFromKey: __k}}}",
+            "each.info.labelFromKey: \"__k\" is reserved",
+        ),
+        (
+            "commonLabels: {__c: x}",
+            "- {name: m, each: {type: Gauge, gauge: {path: [spec, n]}}}",
+            "commonLabels: \"__c\" is reserved",
+        ),
+        (
+            "",
+            "- {name: m, commonLabels: {__name__: x}, each: {type: Gauge, gauge: {path: [spec, n]}}}",
+            "metric \"m\": commonLabels: \"__name__\" is reserved",
+        ),
+        (
+            "",
+            "- {name: m, each: {type: StateSet, stateSet: {path: [spec], labelName: __s, list: [a]}}}",
+            "each.stateSet.labelName: \"__s\" is reserved",
+        ),
+        (
+            "",
+            "- {name: m, each: {type: Info, info: {labelsFromPath: {\"__*\": [spec]}}}}",
+            "\"__*\": every label it gives starts with \"__\"",
+        ),
+    ];
+    for (resource, metrics, want) in cases {
+        let err = compile_error(&config_with(resource, metrics));
+        assert!(err.contains(want), "{err}\nwanted: {want}");
+        assert!(
+            err.starts_with("config test.yaml: spec.resources[0] (example.com/v1, Kind=Foo)")
+                || err.starts_with("config test.yaml: spec.resources[0]"),
+            "{err}"
+        );
+    }
+}
+
+// Issue 9: star keys that give a reserved name are left out and counted,
+// and the object's other samples are untouched.
+#[test]
+fn reserved_names_from_star_keys_are_left_out() {
+    let metrics = r#"
+- name: s
+  each:
+    type: Info
+    info:
+      labelsFromPath: {"*": [spec, m], "p_*": [spec, m], "**": [spec, m]}
+- name: g
+  each: {type: Gauge, gauge: {path: [spec, n]}}
+"#;
+    let obj = foo(
+        json!({"m": {"__name__": "evil", "_-tier": "t", "ok": "fine"}, "n": 2}),
+        json!({}),
+    );
+    let (text, errors) = run(&config(metrics), &[obj]);
+    assert_eq!(
+        samples(&text),
+        [
+            "s{_ok=\"fine\",ok=\"fine\",p___name__=\"evil\",p___tier=\"t\",p_ok=\"fine\"} 1",
+            "g 2"
+        ]
+    );
+    // "*" gives __name__ and __tier, "**" gives ___name__, ___tier: four left out.
+    assert_eq!(errors.total, 4, "{:?}", errors.messages);
+    assert!(
+        errors.messages.iter().any(
+            |m| m.contains("key \"__name__\" gives label name \"__name__\", which is reserved")
+        ),
+        "{:?}",
+        errors.messages
+    );
+}
+
+// Issue 9: an Accelerator whose imports have a `__name__` key, through the
+// embedded TAP config, gives valid output without that label.
+#[test]
+fn tap_accelerator_with_a_reserved_import_key() {
+    let acc = json!({
+        "apiVersion": "accelerator.apps.tanzu.vmware.com/v1alpha1", "kind": "Accelerator",
+        "metadata": {"name": "acc", "namespace": "tap-gui"},
+        "spec": {"git": {"url": "https://example.com/a.git", "ref": {"branch": "main"}}},
+        "status": {"artifact": {"ready": true, "imports": {"__name__": "x@sha1:1", "java-version": "main@sha1:2"}}}
+    });
+    let (text, errors) = run(
+        tap_metrics::config::TAP_DEFAULT_YAML,
+        std::slice::from_ref(&acc),
+    );
+    let imports: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("accelerator_imports_info{"))
+        .collect();
+    assert_eq!(imports.len(), 1, "{text}");
+    assert!(
+        imports[0].contains("java_version=\"main@sha1:2\"") && !imports[0].contains("__name__"),
+        "{}",
+        imports[0]
+    );
+    assert!(!text.contains("__name__"), "{text}");
+    assert_eq!(
+        errors.by_metric.get("accelerator_imports_info"),
+        Some(&1),
+        "{:?}",
+        errors.messages
+    );
+    // The whole output parses as OpenMetrics.
+    let (om, _) = run_as(
+        tap_metrics::config::TAP_DEFAULT_YAML,
+        &[acc],
+        Format::Openmetrics,
+    );
+    openmetrics_parser::openmetrics::parse_openmetrics(&om).expect("valid OpenMetrics");
+}
+
+// ---------------------------------------------------------------------------
+// Generative test: random configs and objects, the engine against a plain
+// reference model of KSM v2.20's `pkg/customresourcestate` (registry_factory.go),
+// written from KSM's source and independent of the engine's code. The model
+// follows KSM except for the README's deliberate differences that can show up
+// here: star labels with invalid or reserved names are left out (and counted
+// as errors), and sample order within an object is not compared (KSM's sort
+// is not stable).
+// ---------------------------------------------------------------------------
+
+mod model {
+    use std::collections::BTreeMap;
+
+    /// Strings objects may hold, with what KSM's `toFloat64` makes of them
+    /// (`None`: an error). The figures are KSM's own (docs, issue 10) or
+    /// worked out from apimachinery's and Go's source.
+    pub const STRINGS: &[(&str, Option<f64>)] = &[
+        ("True", Some(1.0)),
+        ("no", Some(0.0)),
+        ("Unknown", Some(0.0)),
+        ("x", None),
+        ("A", None),
+        ("1", Some(1.0)),
+        ("true", Some(1.0)),
+        ("250m", Some(0.25)),
+        ("1.5Gi", Some(1_610_612_736.0)),
+        ("123456789Gi", Some(1.3256071780604315e17)),
+        ("25%", Some(0.25)),
+        ("12.5%", None),
+        ("0x1p-2", Some(0.25)),
+        ("1_000", Some(1000.0)),
+        ("NaN", Some(f64::NAN)),
+        ("-Inf", Some(f64::NEG_INFINITY)),
+        ("-nan", None),
+        ("2024-01-02T03:04:05Z", Some(1_704_164_645.0)),
+        // Go's general layout parser: one-digit hour, offset up to 24:00.
+        ("2024-01-02T3:04:05,5+24:00", Some(1_704_078_245.0)),
+        // A quantity: 3 × math.Pow10(-1).
+        ("0.3", Some(0.30000000000000004)),
+        ("", None),
+        ("a b", None),
+        ("1e400", Some(f64::INFINITY)),
+        ("Ki", Some(0.0)),
+        ("30s", None),
+        ("map[a:b]", None),
+        ("example.com/v1", None),
+        ("Foo", None),
+    ];
+
+    /// Float literals as JSON text, their value, and Go's `%v` of the float64.
+    pub const FLOATS: &[(&str, f64, &str)] = &[
+        ("1.5", 1.5, "1.5"),
+        ("2.0", 2.0, "2"),
+        ("1e2", 100.0, "100"),
+        ("-0.5", -0.5, "-0.5"),
+        ("1234567.5", 1_234_567.5, "1.2345675e+06"),
+        ("123456789.0", 123_456_789.0, "1.23456789e+08"),
+        ("0.00001", 0.00001, "1e-05"),
+        ("1e21", 1e21, "1e+21"),
+        // Beyond int64: Go's decoder makes it a float64.
+        (
+            "18446744073709551615",
+            18_446_744_073_709_551_615.0,
+            "1.8446744073709552e+19",
+        ),
+    ];
+
+    /// A decoded JSON value as Go holds it (`interface{}`).
+    #[derive(Debug, Clone)]
+    pub enum Go {
+        Nil,
+        Bool(bool),
+        /// An int64; `true` when written as `-0`.
+        Int(i64, bool),
+        Float(usize),
+        Str(usize),
+        List(Vec<Go>),
+        Map(BTreeMap<String, Go>),
+    }
+
+    impl Go {
+        pub fn json(&self) -> String {
+            match self {
+                Go::Nil => "null".into(),
+                Go::Bool(b) => b.to_string(),
+                Go::Int(0, true) => "-0".into(),
+                Go::Int(i, _) => i.to_string(),
+                Go::Float(i) => FLOATS[*i].0.into(),
+                Go::Str(i) => format!("{:?}", STRINGS[*i].0),
+                Go::List(l) => {
+                    format!("[{}]", l.iter().map(Go::json).collect::<Vec<_>>().join(","))
+                }
+                Go::Map(m) => format!(
+                    "{{{}}}",
+                    m.iter()
+                        .map(|(k, v)| format!("{k:?}:{}", v.json()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            }
+        }
+
+        fn non_nil(&self) -> Option<&Go> {
+            match self {
+                Go::Nil => None,
+                v => Some(v),
+            }
+        }
+    }
+
+    /// `fmt.Sprintf("%v", v)`.
+    pub fn fmt_v(v: Option<&Go>) -> String {
+        match v {
+            None | Some(Go::Nil) => "<nil>".into(),
+            Some(Go::Bool(b)) => b.to_string(),
+            Some(Go::Int(i, _)) => i.to_string(),
+            Some(Go::Float(i)) => FLOATS[*i].2.into(),
+            Some(Go::Str(i)) => STRINGS[*i].0.into(),
+            Some(Go::List(l)) => format!(
+                "[{}]",
+                l.iter()
+                    .map(|x| fmt_v(Some(x)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Some(Go::Map(m)) => format!(
+                "map[{}]",
+                m.iter()
+                    .map(|(k, x)| format!("{k}:{}", fmt_v(Some(x))))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        }
+    }
+
+    fn string_value(s: &str) -> Option<f64> {
+        STRINGS.iter().find(|(t, _)| *t == s).and_then(|(_, v)| *v)
+    }
+
+    /// `toFloat64`.
+    pub fn to_float(v: Option<&Go>, nil_is_zero: bool) -> Result<f64, ()> {
+        match v {
+            None | Some(Go::Nil) => {
+                if nil_is_zero {
+                    Ok(0.0)
+                } else {
+                    Err(())
+                }
+            }
+            Some(Go::Bool(b)) => Ok(if *b { 1.0 } else { 0.0 }),
+            Some(Go::Int(i, _)) => Ok(*i as f64),
+            Some(Go::Float(i)) => Ok(FLOATS[*i].1),
+            Some(Go::Str(i)) => STRINGS[*i].1.ok_or(()),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// `valuePath.Get` (v2.20: an index out of range resolves to nil).
+    pub fn get<'a>(path: &[String], obj: Option<&'a Go>) -> Option<&'a Go> {
+        let mut cur = obj.and_then(Go::non_nil);
+        for part in path {
+            let here = cur?;
+            cur = step(part, here).and_then(Go::non_nil);
+        }
+        cur
+    }
+
+    fn step<'a>(part: &str, v: &'a Go) -> Option<&'a Go> {
+        if part.len() >= 2 && part.starts_with('[') && part.ends_with(']') {
+            let (key, val) = part[1..part.len() - 1].split_once('=')?;
+            let Go::List(items) = v else { return None };
+            let num = string_value(val);
+            let boolean = match val {
+                "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+                "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+                _ => None,
+            };
+            for item in items {
+                let Go::Map(m) = item else { continue };
+                let Some(candidate) = m.get(key) else {
+                    continue;
+                };
+                if matches!(candidate, Go::Str(i) if STRINGS[*i].0 == val) {
+                    return Some(item);
+                }
+                if let Some(n) = num
+                    && to_float(Some(candidate), false) == Ok(n)
+                {
+                    return Some(item);
+                }
+                if let (Some(b), Go::Bool(c)) = (boolean, candidate)
+                    && b == *c
+                {
+                    return Some(item);
+                }
+            }
+            return None;
+        }
+        match v {
+            Go::Map(m) => {
+                let kv: Vec<&str> = part.split('=').collect();
+                if kv.len() == 2
+                    && let Some(found @ Go::Str(i)) = m.get(kv[0])
+                    && STRINGS[*i].0 == kv[1]
+                {
+                    return Some(found);
+                }
+                m.get(part)
+            }
+            Go::List(l) => {
+                let digits = part.strip_prefix(['+', '-']).unwrap_or(part);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let mut i: i64 = part.parse().ok()?;
+                if i < 0 {
+                    i += l.len() as i64;
+                }
+                usize::try_from(i).ok().and_then(|i| l.get(i))
+            }
+            _ => None,
+        }
+    }
+
+    fn sanitize(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
+    fn usable(name: &str) -> bool {
+        let mut cs = name.chars();
+        matches!(cs.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with("__")
+    }
+
+    pub type Labels = BTreeMap<String, String>;
+    pub type Plan = BTreeMap<String, Vec<String>>;
+
+    /// `addPathLabels`. Returns whether a star label was left out (ours).
+    pub fn add_path_labels(
+        obj: Option<&Go>,
+        plan: &Plan,
+        out: &mut Labels,
+        errors: &mut u64,
+    ) -> bool {
+        let mut left_out = false;
+        let is_star = |k: &str| k.starts_with('*') || k.ends_with('*');
+        for (star, path) in plan.iter().filter(|(k, _)| is_star(k)) {
+            if let Some(Go::Map(m)) = get(path, obj) {
+                for (k, v) in m {
+                    let name = match star.strip_suffix('*') {
+                        Some(prefix) => format!("{prefix}{k}"),
+                        None => k.clone(),
+                    };
+                    let name = sanitize(&name);
+                    if !usable(&name) {
+                        *errors += 1;
+                        left_out = true;
+                        continue;
+                    }
+                    out.insert(name, fmt_v(Some(v)));
+                }
+            }
+        }
+        for (key, path) in plan.iter().filter(|(k, _)| !is_star(k)) {
+            if let Some(v) = get(path, obj) {
+                out.insert(sanitize(key), fmt_v(Some(v)));
+            }
+        }
+        left_out
+    }
+
+    #[derive(Debug, Clone)]
+    pub enum Each {
+        Gauge {
+            value_from: Vec<String>,
+            label_from_key: String,
+            nil_is_zero: bool,
+        },
+        Info {
+            label_from_key: String,
+        },
+        StateSet {
+            value_from: Vec<String>,
+            label_name: String,
+            list: Vec<String>,
+        },
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Metric {
+        pub name: String,
+        pub common: BTreeMap<String, String>,
+        pub labels: Plan,
+        pub path: Vec<String>,
+        pub each_labels: Plan,
+        pub each: Each,
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Resource {
+        pub common: BTreeMap<String, String>,
+        pub labels: Plan,
+        pub metrics: Vec<Metric>,
+    }
+
+    /// A sample: metric name, labels, value.
+    pub type Sample = (String, Labels, f64);
+
+    /// What KSM makes of one object; `errors` counts what it logs, plus
+    /// star labels left out.
+    pub fn evaluate(res: &Resource, obj: &Go, errors: &mut u64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for m in &res.metrics {
+            // Forced GVK labels overwrite the resource's; the metric's win.
+            let mut base: Labels = res.common.clone();
+            base.insert("customresource_group".into(), "example.com".into());
+            base.insert("customresource_version".into(), "v1".into());
+            base.insert("customresource_kind".into(), "Foo".into());
+            base.extend(m.common.clone());
+            let mut plan = res.labels.clone();
+            plan.extend(m.labels.clone());
+            add_path_labels(Some(obj), &plan, &mut base, errors);
+            let v = get(&m.path, Some(obj));
+            for (mut labels, value) in values(m, v, errors) {
+                for (k, val) in &base {
+                    labels.entry(k.clone()).or_insert_with(|| val.clone());
+                }
+                out.push((m.name.clone(), labels, value));
+            }
+        }
+        out
+    }
+
+    fn values(m: &Metric, v: Option<&Go>, errors: &mut u64) -> Vec<(Labels, f64)> {
+        let mut out = Vec::new();
+        let plan = &m.each_labels;
+        match &m.each {
+            Each::Gauge {
+                value_from,
+                label_from_key,
+                nil_is_zero,
+            } => {
+                // compiledGauge.value: Err is an error, Ok(None) no sample.
+                let value = |it: Option<&Go>| -> Result<Option<f64>, ()> {
+                    match get(value_from, it) {
+                        None if *nil_is_zero => Ok(Some(0.0)),
+                        None if it.is_none() => Err(()),
+                        None => Ok(None),
+                        got => to_float(got, *nil_is_zero).map(Some),
+                    }
+                };
+                match v {
+                    Some(Go::Map(map)) => {
+                        let printed = format!("[{}]", value_from.join(","));
+                        for (key, it) in map {
+                            let it = it.non_nil();
+                            let shortcut = !printed.contains(',')
+                                && printed.len() > 2
+                                && *key == printed[1..printed.len() - 1];
+                            let x = if shortcut {
+                                match to_float(it, *nil_is_zero) {
+                                    Ok(x) => x,
+                                    Err(()) => {
+                                        *errors += 1;
+                                        continue;
+                                    }
+                                }
+                            } else {
+                                // Failures here are silent.
+                                match value(it) {
+                                    Ok(Some(x)) => x,
+                                    _ => continue,
+                                }
+                            };
+                            let mut labels = Labels::new();
+                            if !key.is_empty() && !label_from_key.is_empty() {
+                                labels.insert(label_from_key.clone(), key.clone());
+                            }
+                            add_path_labels(it, plan, &mut labels, errors);
+                            add_path_labels(v, plan, &mut labels, errors);
+                            out.push((labels, x));
+                        }
+                    }
+                    Some(Go::List(items)) => {
+                        for it in items {
+                            let it = it.non_nil();
+                            match value(it) {
+                                Err(()) => *errors += 1,
+                                Ok(None) => {}
+                                Ok(Some(x)) => {
+                                    let mut labels = Labels::new();
+                                    add_path_labels(it, plan, &mut labels, errors);
+                                    out.push((labels, x));
+                                }
+                            }
+                        }
+                    }
+                    _ => match value(v) {
+                        Err(()) => *errors += 1,
+                        Ok(None) => {}
+                        Ok(Some(x)) => {
+                            let mut labels = Labels::new();
+                            add_path_labels(v, plan, &mut labels, errors);
+                            out.push((labels, x));
+                        }
+                    },
+                }
+            }
+            Each::Info { label_from_key } => {
+                // compiledInfo.values; a left-out star label still counts.
+                let own = |x: Option<&Go>, errors: &mut u64| -> Option<Labels> {
+                    let x = x?;
+                    let mut labels = Labels::new();
+                    let left_out = add_path_labels(Some(x), plan, &mut labels, errors);
+                    (!labels.is_empty() || left_out).then_some(labels)
+                };
+                match v {
+                    Some(Go::List(items)) => {
+                        for it in items {
+                            out.extend(own(it.non_nil(), errors).map(|l| (l, 1.0)));
+                        }
+                    }
+                    Some(Go::Map(map)) => {
+                        let mine = own(v, errors);
+                        if mine
+                            .as_ref()
+                            .is_some_and(|l| l.contains_key(label_from_key))
+                        {
+                            *errors += 1;
+                        }
+                        for (key, it) in map {
+                            let mut labels = Labels::new();
+                            if !key.is_empty() && !label_from_key.is_empty() {
+                                labels.insert(label_from_key.clone(), key.clone());
+                            }
+                            let left_out = add_path_labels(it.non_nil(), plan, &mut labels, errors);
+                            if !labels.is_empty() || left_out {
+                                out.push((labels, 1.0));
+                            }
+                        }
+                        out.extend(mine.map(|l| (l, 1.0)));
+                    }
+                    _ => out.extend(own(v, errors).map(|l| (l, 1.0))),
+                }
+            }
+            Each::StateSet {
+                value_from,
+                label_name,
+                list,
+            } => {
+                let mut state = |x: Option<&Go>, out: &mut Vec<(Labels, f64)>| {
+                    // Nil (path or value missing) is skipped quietly since KSM
+                    // #2884; another type is an error.
+                    let got = get(value_from, x);
+                    let Some(Go::Str(i)) = got else {
+                        if got.is_some() {
+                            *errors += 1;
+                        }
+                        return;
+                    };
+                    for entry in list {
+                        let mut labels = Labels::from([(label_name.clone(), entry.clone())]);
+                        add_path_labels(x, plan, &mut labels, errors);
+                        out.push((labels, if STRINGS[*i].0 == entry { 1.0 } else { 0.0 }));
+                    }
+                };
+                match v {
+                    Some(Go::List(items)) => {
+                        for it in items {
+                            state(it.non_nil(), &mut out);
+                        }
+                    }
+                    _ => state(v, &mut out),
+                }
+            }
+        }
+        out
+    }
+}
+
+mod generate {
+    use super::model::{Each, FLOATS, Go, Metric, Plan, Resource, STRINGS};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Map keys; the plain ones repeated so that paths find them often.
+    const KEYS: &[&str] = &[
+        "a", "a", "a", "b", "b", "b", "c", "c", "k", "a,b", "1x", "__n", "x-y", "", "a=x", "é",
+    ];
+    const SEGMENTS: &[&str] = &[
+        "a", "b", "c", "a,b", "0", "1", "-1", "5", "[a=x]", "[a=1]", "[b=true]", "a=x", "a=True",
+        "k", "", "+0",
+    ];
+    const LABEL_KEYS: &[&str] = &["a", "b", "x-y", "*", "p_*", "**", "*1"];
+
+    fn value() -> impl Strategy<Value = Go> {
+        let leaf = prop_oneof![
+            1 => Just(Go::Nil),
+            1 => any::<bool>().prop_map(Go::Bool),
+            3 => prop_oneof![
+                Just(0i64),
+                Just(1),
+                Just(-1),
+                Just(123_456),
+                Just(1_234_567),
+                Just(i64::MIN),
+                Just(9_007_199_254_740_993),
+            ]
+            .prop_flat_map(|i| (Just(i), any::<bool>()))
+            .prop_map(|(i, neg_zero)| Go::Int(i, neg_zero && i == 0)),
+            2 => (0..FLOATS.len()).prop_map(Go::Float),
+            3 => (0..STRINGS.len()).prop_map(Go::Str),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Go::List),
+                prop::collection::btree_map(
+                    prop::sample::select(KEYS).prop_map(String::from),
+                    inner,
+                    0..4
+                )
+                .prop_map(Go::Map),
+            ]
+        })
+    }
+
+    pub fn object() -> impl Strategy<Value = Go> {
+        let map = || {
+            prop::collection::btree_map(
+                prop::sample::select(KEYS).prop_map(String::from),
+                value(),
+                1..6,
+            )
+            .prop_map(Go::Map)
+        };
+        (map(), map()).prop_map(|(spec, status)| {
+            let meta = BTreeMap::from([
+                ("name".to_string(), Go::Str(3)),
+                ("namespace".to_string(), Go::Str(4)),
+            ]);
+            let string = |s: &str| Go::Str(STRINGS.iter().position(|(t, _)| *t == s).unwrap());
+            Go::Map(BTreeMap::from([
+                ("apiVersion".to_string(), string("example.com/v1")),
+                ("kind".to_string(), string("Foo")),
+                ("metadata".to_string(), Go::Map(meta)),
+                ("spec".to_string(), spec),
+                ("status".to_string(), status),
+            ]))
+        })
+    }
+
+    /// Path segments, mostly keys the objects use so that paths resolve.
+    fn segments(max: usize) -> impl Strategy<Value = Vec<String>> {
+        let segment = prop_oneof![
+            3 => prop::sample::select(&["a", "b", "c"][..]),
+            2 => prop::sample::select(SEGMENTS),
+        ];
+        prop::collection::vec(segment.prop_map(String::from), 0..=max)
+    }
+
+    /// A path from the object's root: usually into spec or status.
+    fn root_path() -> impl Strategy<Value = Vec<String>> {
+        (
+            prop::sample::select(&["spec", "spec", "status", "metadata"][..]),
+            segments(1),
+            any::<bool>(),
+        )
+            .prop_map(|(first, rest, empty)| {
+                if empty && rest.is_empty() && first == "metadata" {
+                    Vec::new()
+                } else {
+                    std::iter::once(first.to_string()).chain(rest).collect()
+                }
+            })
+    }
+
+    fn plan(relative: bool) -> impl Strategy<Value = Plan> {
+        let path = if relative {
+            segments(1).boxed()
+        } else {
+            root_path().boxed()
+        };
+        let size = if relative { 1..4 } else { 0..3 };
+        prop::collection::btree_map(
+            prop::sample::select(LABEL_KEYS).prop_map(String::from),
+            path,
+            size,
+        )
+    }
+
+    fn common() -> impl Strategy<Value = BTreeMap<String, String>> {
+        prop::collection::btree_map(
+            prop::sample::select(&["c", "a", "customresource_kind"][..]).prop_map(String::from),
+            prop::sample::select(&["one", "two"][..]).prop_map(String::from),
+            0..2,
+        )
+    }
+
+    fn value_from() -> impl Strategy<Value = Vec<String>> {
+        prop_oneof![Just(Vec::new()), segments(1)]
+    }
+
+    fn each() -> impl Strategy<Value = Each> {
+        let lfk = prop::sample::select(&["", "k", "a"][..]).prop_map(String::from);
+        prop_oneof![
+            (value_from(), lfk.clone(), any::<bool>()).prop_map(
+                |(value_from, label_from_key, nil_is_zero)| {
+                    Each::Gauge {
+                        value_from,
+                        label_from_key,
+                        nil_is_zero,
+                    }
+                }
+            ),
+            lfk.prop_map(|label_from_key| Each::Info { label_from_key }),
+            (
+                value_from(),
+                prop::sample::select(&["st", "a"][..]).prop_map(String::from),
+                prop::collection::vec(
+                    prop::sample::select(&["x", "1", "true", "A"][..]).prop_map(String::from),
+                    1..3
+                ),
+            )
+                .prop_map(|(value_from, label_name, list)| Each::StateSet {
+                    value_from,
+                    label_name,
+                    list,
+                }),
+        ]
+    }
+
+    pub fn resource() -> impl Strategy<Value = Resource> {
+        let metric = (common(), plan(false), root_path(), plan(true), each());
+        (common(), plan(false), prop::collection::vec(metric, 1..4)).prop_map(
+            |(common, labels, metrics)| Resource {
+                common,
+                labels,
+                metrics: metrics
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (common, labels, path, each_labels, each))| Metric {
+                        name: format!("m{i}"),
+                        common,
+                        labels,
+                        path,
+                        each_labels,
+                        each,
+                    })
+                    .collect(),
+            },
+        )
+    }
+
+    /// The resource as a KSM config (JSON, which YAML reads).
+    pub fn config(res: &Resource) -> String {
+        let j = |v: &dyn erased::Json| v.json();
+        let metrics: Vec<String> = res
+            .metrics
+            .iter()
+            .map(|m| {
+                let each = match &m.each {
+                    Each::Gauge {
+                        value_from,
+                        label_from_key,
+                        nil_is_zero,
+                    } => format!(
+                        r#""type": "Gauge", "gauge": {{"path": {}, "labelsFromPath": {}, "valueFrom": {}, "labelFromKey": {:?}, "nilIsZero": {nil_is_zero}}}"#,
+                        j(&m.path),
+                        j(&m.each_labels),
+                        j(value_from),
+                        label_from_key
+                    ),
+                    Each::Info { label_from_key } => format!(
+                        r#""type": "Info", "info": {{"path": {}, "labelsFromPath": {}, "labelFromKey": {:?}}}"#,
+                        j(&m.path),
+                        j(&m.each_labels),
+                        label_from_key
+                    ),
+                    Each::StateSet {
+                        value_from,
+                        label_name,
+                        list,
+                    } => format!(
+                        r#""type": "StateSet", "stateSet": {{"path": {}, "labelsFromPath": {}, "valueFrom": {}, "labelName": {:?}, "list": {}}}"#,
+                        j(&m.path),
+                        j(&m.each_labels),
+                        j(value_from),
+                        label_name,
+                        j(list)
+                    ),
+                };
+                format!(
+                    r#"{{"name": {:?}, "help": "h", "commonLabels": {}, "labelsFromPath": {}, "each": {{{each}}}}}"#,
+                    m.name,
+                    j(&m.common),
+                    j(&m.labels)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"kind": "CustomResourceStateMetrics", "spec": {{"resources": [{{"groupVersionKind": {{"group": "example.com", "version": "v1", "kind": "Foo"}}, "metricNamePrefix": "", "commonLabels": {}, "labelsFromPath": {}, "metrics": [{}]}}]}}}}"#,
+            j(&res.common),
+            j(&res.labels),
+            metrics.join(", ")
+        )
+    }
+
+    /// JSON text of plain config values.
+    mod erased {
+        use std::collections::BTreeMap;
+
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+
+        impl Json for String {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+
+        impl<T: Json> Json for Vec<T> {
+            fn json(&self) -> String {
+                format!(
+                    "[{}]",
+                    self.iter().map(Json::json).collect::<Vec<_>>().join(", ")
+                )
+            }
+        }
+
+        impl<T: Json> Json for BTreeMap<String, T> {
+            fn json(&self) -> String {
+                let items: Vec<String> = self
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", k.json(), v.json()))
+                    .collect();
+                format!("{{{}}}", items.join(", "))
+            }
+        }
+    }
+}
+
+/// Sample lines of Prometheus text as (name, labels, value).
+fn parse_samples(text: &str) -> Vec<model::Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let mut labels = model::Labels::new();
+            let name = match series.split_once('{') {
+                None => series.to_string(),
+                Some((name, mut rest)) => {
+                    // Values hold no quotes or backslashes here.
+                    while let Some((k, after)) = rest.split_once("=\"") {
+                        let (v, after) = after.split_once('"').unwrap();
+                        labels.insert(k.to_string(), v.to_string());
+                        rest = after.trim_start_matches(',');
+                    }
+                    name.to_string()
+                }
+            };
+            (name, labels, value.parse::<f64>().unwrap())
+        })
+        .collect()
+}
+
+/// A sample as compared: name, sorted labels, value bits.
+type Compared = (String, Vec<(String, String)>, String);
+
+fn sorted(mut s: Vec<model::Sample>) -> Vec<Compared> {
+    let mut out: Vec<_> = s
+        .drain(..)
+        .map(|(n, l, v)| {
+            // Values compare by bits (NaN equals NaN); -0 and 0 print alike.
+            let v = if v == 0.0 { 0.0 } else { v };
+            (n, l.into_iter().collect(), format!("{:x}", v.to_bits()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 600, ..Default::default() })]
+
+    #[test]
+    fn random_configs_and_objects_match_the_ksm_model(
+        res in generate::resource(),
+        objects in proptest::collection::vec(generate::object(), 1..3),
+    ) {
+        let config = generate::config(&res);
+        let loaded = load_str(&config, "gen.yaml").expect("config loads");
+        let engine = Engine::compile(&loaded.config, "gen.yaml").expect("config compiles");
+        let mut batches = engine.batches(None, &Vec::new());
+        let mut errors = EvalErrors::new(0);
+        let mut want = Vec::new();
+        let mut want_errors = 0;
+        for obj in &objects {
+            let value: Value = serde_json::from_str(&obj.json()).unwrap();
+            engine.evaluate_matching(&mut batches, &value, &mut errors).unwrap();
+            want.extend(model::evaluate(&res, obj, &mut want_errors));
+        }
+        let set = engine.assemble(batches);
+        let mut out = Vec::new();
+        render::render(&set, Format::Prometheus, &TableOptions::default(), &mut out).unwrap();
+        let got = parse_samples(&String::from_utf8(out).unwrap());
+        proptest::prop_assert_eq!(sorted(got), sorted(want), "config: {}", config);
+        proptest::prop_assert_eq!(errors.total, want_errors, "config: {}", config);
+    }
 }

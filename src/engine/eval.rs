@@ -9,7 +9,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::labels::{Label, LabelSets};
-use super::value::to_f64;
+use super::value::{GoNumber, go_number, to_f64};
 use super::{CommonValue, CompiledFamily, EachKind, split_api_version};
 use crate::model::Spool;
 
@@ -194,12 +194,13 @@ pub(super) fn evaluate_family<'a>(
             }
         }
         EachKind::Info { label_from_key } => {
-            // An info sample needs labels of its own: the base labels don't count.
+            // An info sample needs labels of its own: the base labels don't
+            // count, but a star label left out for its name does (KSM has it).
             let mut info_value =
                 |it: Option<&'a Value>, sets: &mut LabelSets<'a>, errs: &mut Vec<String>| {
                     if it.is_some() {
-                        each.labels.apply(it, sets, errs);
-                        if !sets.is_empty() {
+                        let left_out = each.labels.apply(it, sets, errs);
+                        if !sets.is_empty() || left_out {
                             push(sets, 1.0);
                         }
                     }
@@ -212,7 +213,7 @@ pub(super) fn evaluate_family<'a>(
                     }
                 }
                 Some(Value::Object(map)) => {
-                    each.labels.apply(v, &mut sets, &mut errs);
+                    let own_left_out = each.labels.apply(v, &mut sets, &mut errs);
                     if sets.contains(label_from_key) {
                         errs.push(format!(
                             "{}: labelFromKey ({label_from_key}) generated labels conflict with labelsFromPath, consider renaming it",
@@ -227,12 +228,12 @@ pub(super) fn evaluate_family<'a>(
                             sets.insert(Cow::Borrowed(label_from_key), Cow::Borrowed(key));
                         }
                         let it = Some(it).filter(|v| !v.is_null());
-                        each.labels.apply(it, &mut sets, &mut errs);
-                        if !sets.is_empty() {
+                        let left_out = each.labels.apply(it, &mut sets, &mut errs);
+                        if !sets.is_empty() || left_out {
                             push(&mut sets, 1.0);
                         }
                     }
-                    if !own.is_empty() {
+                    if !own.is_empty() || own_left_out {
                         values.push(EachValue {
                             labels: own,
                             value: 1.0,
@@ -246,13 +247,14 @@ pub(super) fn evaluate_family<'a>(
             value_from,
             label_name,
             list,
-            quiet_when_missing,
         } => {
             let mut state_values =
                 |it: Option<&'a Value>, sets: &mut LabelSets<'a>, errs: &mut Vec<String>| {
                     let got = value_from.get(it);
+                    // A missing path or value gives nothing, quietly (KSM #2884: a
+                    // status not yet written); a value of another type is an error.
                     let Some(Value::String(current)) = got else {
-                        if !quiet_when_missing {
+                        if got.is_some() {
                             errs.push(format!(
                                 "{}: expected value for path to be string, got {}",
                                 path_str(),
@@ -343,8 +345,10 @@ fn go_type_name(v: Option<&Value>) -> &'static str {
     match v {
         None | Some(Value::Null) => "<nil>",
         Some(Value::Bool(_)) => "bool",
-        Some(Value::Number(n)) if n.is_i64() => "int64",
-        Some(Value::Number(_)) => "float64",
+        Some(Value::Number(n)) => match go_number(n) {
+            GoNumber::Int(_) => "int64",
+            GoNumber::Float(_) => "float64",
+        },
         Some(Value::String(_)) => "string",
         Some(Value::Array(_)) => "[]interface {}",
         Some(Value::Object(_)) => "map[string]interface {}",

@@ -152,12 +152,23 @@ impl LabelPlan {
                 let prefix = key
                     .strip_suffix('*')
                     .map(|p| sanitize_label_name(p).into_owned());
+                if let Some(p) = &prefix
+                    && p.starts_with("__")
+                {
+                    return Err(format!(
+                        "{key:?}: every label it gives starts with \"__\", which is reserved for Prometheus' own use"
+                    ));
+                }
                 plan.stars.push(Star { prefix, path });
                 continue;
             }
             let name = sanitize_label_name(key).into_owned();
-            if !is_valid_label_name(&name) {
-                return Err(format!("{key:?} is not a valid label name"));
+            if let Err(why) = check_label_name(&name) {
+                return Err(if name == *key {
+                    format!("{key:?} {why}")
+                } else {
+                    format!("{key:?} becomes label {name:?}, which {why}")
+                });
             }
             if let Some(other) = seen.insert(name.clone(), key) {
                 return Err(format!(
@@ -172,13 +183,15 @@ impl LabelPlan {
     }
 
     /// Adds the labels the plan finds in `obj` to `out`: stars first, then
-    /// plain keys over them. A missing value leaves its label out.
+    /// plain keys over them. A missing value leaves its label out. True when
+    /// a star key was left out for its name: KSM would have written a label.
     pub fn apply<'a>(
         &'a self,
         obj: Option<&'a Value>,
         out: &mut LabelSets<'a>,
         errors: &mut Vec<String>,
-    ) {
+    ) -> bool {
+        let mut left_out = false;
         for star in &self.stars {
             if let Some(Value::Object(map)) = star.path.get(obj) {
                 for (k, v) in map {
@@ -186,11 +199,12 @@ impl LabelPlan {
                         Some(p) => Cow::Owned(format!("{p}{}", sanitize_label_name(k))),
                         None => sanitize_label_name(k),
                     };
-                    if !is_valid_label_name(&name) {
+                    if let Err(why) = check_label_name(&name) {
                         errors.push(format!(
-                            "{}: key {k:?} gives label name {name:?}, which is not valid; label left out",
+                            "{}: key {k:?} gives label name {name:?}, which {why}; label left out",
                             star.path
                         ));
+                        left_out = true;
                         continue;
                     }
                     out.insert(name, go_label(v));
@@ -201,6 +215,7 @@ impl LabelPlan {
         if let Some(obj) = obj.filter(|v| !v.is_null()) {
             self.plain.apply(obj, out);
         }
+        left_out
     }
 }
 
@@ -211,6 +226,17 @@ pub fn sanitize_label_name(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '_' }).collect())
+}
+
+/// Why `name` cannot be a label name of ours: not valid, or reserved.
+pub fn check_label_name(name: &str) -> Result<(), &'static str> {
+    if !is_valid_label_name(name) {
+        Err("is not a valid label name")
+    } else if name.starts_with("__") {
+        Err("is reserved: names starting with \"__\" are for Prometheus' own use")
+    } else {
+        Ok(())
+    }
 }
 
 /// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.

@@ -19,7 +19,9 @@ use serde_json::Value;
 pub use assemble::Assembler;
 pub use eval::{EvalErrors, object_name};
 use labels::LabelPlan;
-pub use labels::{is_valid_label_name, is_valid_metric_name, sanitize_label_name};
+pub use labels::{
+    check_label_name, is_valid_label_name, is_valid_metric_name, sanitize_label_name,
+};
 use path::ValuePath;
 use projection::Node;
 pub use projection::{Projection, Seed};
@@ -111,9 +113,6 @@ enum EachKind {
         value_from: ValuePath,
         label_name: String,
         list: Vec<String>,
-        /// KSM skips a non-string value quietly when `path` starts at `status`
-        /// (a status not yet written); elsewhere it is an error.
-        quiet_when_missing: bool,
     },
 }
 
@@ -289,11 +288,7 @@ fn compile_resource(index: usize, r: &Resource) -> Result<CompiledResource, Comp
         return Err(top("metrics is empty".into()));
     }
     for k in r.common_labels.keys() {
-        if !is_valid_label_name(k) {
-            return Err(top(format!(
-                "commonLabels: {k:?} is not a valid label name"
-            )));
-        }
+        check_label_name(k).map_err(|why| top(format!("commonLabels: {k:?} {why}")))?;
     }
     // KSM forces the GVK labels into the resource's commonLabels.
     let mut resource_common: BTreeMap<String, CommonValue> = r
@@ -337,11 +332,7 @@ fn compile_resource(index: usize, r: &Resource) -> Result<CompiledResource, Comp
         }
         let mut common = resource_common.clone();
         for (k, v) in &g.common_labels {
-            if !is_valid_label_name(k) {
-                return Err(ctx(format!(
-                    "commonLabels: {k:?} is not a valid label name"
-                )));
-            }
+            check_label_name(k).map_err(|why| ctx(format!("commonLabels: {k:?} {why}")))?;
             common.insert(k.clone(), CommonValue::Fixed(v.clone()));
         }
         let mut paths = r.labels_from_path.clone();
@@ -381,11 +372,10 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, N
         LabelPlan::compile(l).map_err(|e| format!("each.{field}.labelsFromPath: {e}"))
     };
     let check_name = |field: &str, name: &str| {
-        if name.is_empty() || is_valid_label_name(name) {
-            Ok(())
-        } else {
-            Err(format!("each.{field}: {name:?} is not a valid label name"))
+        if name.is_empty() {
+            return Ok(());
         }
+        check_label_name(name).map_err(|why| format!("each.{field}: {name:?} {why}"))
     };
     let missing = |field: &str| format!("each.{field} is missing (each.type is {})", m.type_);
     match m.type_.to_lowercase().as_str() {
@@ -435,7 +425,6 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, N
             let path = compile_path("stateSet.path", &s.path)?;
             let value_from = compile_path("stateSet.valueFrom", &s.value_from)?;
             let reads = each_reads(&path, &s.labels_from_path, Some(&value_from));
-            let quiet_when_missing = path.first_segment() == Some("status");
             Ok((
                 MetricType::StateSet,
                 Each {
@@ -445,7 +434,6 @@ fn compile_each(m: &crate::config::model::Metric) -> Result<(MetricType, Each, N
                         value_from,
                         label_name: s.label_name.clone(),
                         list: s.list.clone(),
-                        quiet_when_missing,
                     },
                 },
                 reads,

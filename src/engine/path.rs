@@ -66,17 +66,17 @@ impl ValuePath {
         Ok(ValuePath { ops })
     }
 
-    /// The only segment of a one-segment path.
+    /// The key KSM's map shortcut compares with: the text between the
+    /// brackets of the printed path (`[key]`), when it has one segment, is not
+    /// `[]` and holds no comma (KSM tests the printed path for a comma).
     pub fn single_segment(&self) -> Option<&str> {
         match self.ops.as_slice() {
-            [Op::Part { part, .. }] | [Op::Filter { part, .. }] => Some(part),
+            [Op::Part { part, .. }] | [Op::Filter { part, .. }]
+                if !part.is_empty() && !part.contains(',') =>
+            {
+                Some(part)
+            }
             _ => None,
-        }
-    }
-
-    pub fn first_segment(&self) -> Option<&str> {
-        match self.ops.first()? {
-            Op::Part { part, .. } | Op::Filter { part, .. } => Some(part),
         }
     }
 
@@ -285,5 +285,8 @@ mod tests {
             "[status,conditions]"
         );
         assert_eq!(path(&["status"]).single_segment(), Some("status"));
+        assert_eq!(path(&["a,b"]).single_segment(), None);
+        assert_eq!(path(&[""]).single_segment(), None);
+        assert_eq!(path(&["a", "b"]).single_segment(), None);
     }
 }

@@ -2,9 +2,8 @@
 
 use clap::Args;
 
-use crate::engine::is_valid_label_name;
 use crate::error::Error;
-use crate::shared::names::is_dns_label;
+use crate::shared::names::{check_label_name, is_dns_label};
 use crate::source::cluster::{ClusterOptions, Connection};
 
 /// How to reach the cluster(s) and what to list.
@@ -134,9 +133,11 @@ impl ClusterArgs {
                 "-n {ns:?} is not a valid namespace name"
             )));
         }
-        if !self.cluster_label.is_empty() && !is_valid_label_name(&self.cluster_label) {
+        if !self.cluster_label.is_empty()
+            && let Err(why) = check_label_name(&self.cluster_label)
+        {
             return Err(Error::usage(format!(
-                "--cluster-label {:?} is not a valid label name",
+                "--cluster-label {:?} {why}",
                 self.cluster_label
             )));
         }
@@ -201,6 +202,11 @@ mod tests {
             args.options().unwrap_err().message,
             "--cluster-label \"a-b\" is not a valid label name"
         );
+        let args = ClusterArgs {
+            cluster_label: "__x".into(),
+            ..ClusterArgs::default()
+        };
+        assert!(args.options().unwrap_err().message.contains("is reserved"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::path::ValuePath;
 use super::value::go_label;
+use crate::shared::names::check_label_name;
 
 /// A label name and value, borrowed from the config or the object unless
 /// they had to be built.
@@ -226,31 +227,6 @@ pub fn sanitize_label_name(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     Cow::Owned(s.chars().map(|c| if ok(c) { c } else { '_' }).collect())
-}
-
-/// Why `name` cannot be a label name of ours: not valid, or reserved.
-pub fn check_label_name(name: &str) -> Result<(), &'static str> {
-    if !is_valid_label_name(name) {
-        Err("is not a valid label name")
-    } else if name.starts_with("__") {
-        Err("is reserved: names starting with \"__\" are for Prometheus' own use")
-    } else {
-        Ok(())
-    }
-}
-
-/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_valid_label_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Prometheus metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn is_valid_metric_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 #[cfg(test)]

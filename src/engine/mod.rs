@@ -19,9 +19,7 @@ use serde_json::Value;
 pub use assemble::Assembler;
 pub use eval::{EvalErrors, object_name};
 use labels::LabelPlan;
-pub use labels::{
-    check_label_name, is_valid_label_name, is_valid_metric_name, sanitize_label_name,
-};
+pub use labels::sanitize_label_name;
 use path::ValuePath;
 use projection::Node;
 pub use projection::{Projection, Seed};
@@ -30,6 +28,7 @@ use crate::config::Metrics;
 use crate::config::model::{GroupVersionKind, Resource};
 use crate::error::{Error, ExitKind};
 use crate::model::{Labels, MetricSet, MetricType, Spool};
+use crate::shared::names::{check_label_name, is_valid_metric_name};
 
 /// A config compiled for evaluation.
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! The body of one push: the group's Prometheus text 0.0.4, written from the
 //! model, duplicate series dropped, gzipped. The engine and the renderer
-//! guarantee names and escaping; what is checked here is what only a push
-//! needs: the labels the group key owns and the gateway's own families.
+//! guarantee names (none reserved) and escaping; what is checked here is what
+//! only a push needs: the labels the group key owns and the gateway's own
+//! families.
 
 use std::io;
 
@@ -79,11 +80,6 @@ fn refusal(name: &str, labels: &[(&str, &str)], grouping: &[(String, String)]) -
         ));
     }
     for (label, _) in labels {
-        if label.starts_with("__") {
-            return Some(format!(
-                "{name} has samples with the label {label:?}; names starting with __ are reserved and the Pushgateway refuses them"
-            ));
-        }
         if let Some((_, value)) = grouping.iter().find(|(k, _)| k == label) {
             return Some(format!(
                 "{name} has samples with the label {label:?}, which the Pushgateway would overwrite with the grouping key's {label}={value:?}; rename the label in the config or leave it out of the grouping key"
@@ -178,10 +174,9 @@ mod tests {
     #[test]
     fn what_the_gateway_owns_is_refused() {
         let key = vec![("job".into(), "j".into()), ("cluster".into(), "c".into())];
-        let cases: [(&str, Labels, &str); 4] = [
+        let cases: [(&str, Labels, &str); 3] = [
             ("a", &[("cluster", "c")], "the label \"cluster\""),
             ("a", &[("job", "j")], "the label \"job\""),
-            ("a", &[("__x", "j")], "names starting with __ are reserved"),
             (
                 "push_time_seconds",
                 &[],

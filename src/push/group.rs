@@ -105,7 +105,7 @@ impl Target {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
-            if !crate::engine::is_valid_label_name(k) || k.starts_with("__") {
+            if crate::shared::names::check_label_name(k).is_err() {
                 return Err(bad(format!("{k:?} is not a valid label name")));
             }
             if k == "job" {

@@ -61,7 +61,9 @@ fn om_type<'a>(
 ) -> (&'a str, &'static str) {
     match fam.metric_type {
         MetricType::Info => match fam.name.strip_suffix("_info") {
-            Some(base) if crate::engine::is_valid_metric_name(base) && !taken.contains(base) => {
+            Some(base)
+                if crate::shared::names::is_valid_metric_name(base) && !taken.contains(base) =>
+            {
                 (base, "info")
             }
             _ => (&fam.name, "gauge"),

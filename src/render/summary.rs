@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use super::table::{
-    Row, TableOptions, cell, count, fit_last_column, new_table, object_rows, or_dash, target_width,
-    truncate, write_table,
+    Row, TableOptions, cell, count, fit_last_column, headline, new_table, object_rows, or_dash,
+    target_width, truncate, write_table,
 };
 use crate::model::MetricSet;
 
@@ -65,18 +65,7 @@ pub fn health(conditions: &[[String; 4]]) -> (Health, Option<&[String; 4]>) {
 /// Writes the summary of `set`.
 pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
     let width = target_width(opts).map_or(MAX_WIDTH, |w| w.min(MAX_WIDTH));
-    let objects: u64 = set.resources.iter().map(|r| r.objects).sum();
-    writeln!(
-        out,
-        "{} of {}, {}, {}",
-        count(objects, "object"),
-        count(
-            set.resources.iter().filter(|r| r.objects > 0).count() as u64,
-            "kind"
-        ),
-        count(set.families.len() as u64, "metric"),
-        count(set.sample_count(), "sample")
-    )?;
+    headline(set, out)?;
 
     let mut kinds = Vec::new();
     let mut attention: Vec<(Health, String, Row)> = Vec::new();

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use crate::model::{MetricSet, Sample};
+use crate::model::{Family, MetricSet, Sample};
 
 /// How the table is laid out.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +57,22 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         > 1;
+    headline(set, out)?;
+    for (ri, res) in set.resources.iter().enumerate() {
+        if res.objects > 0 {
+            resource_table(out, set, ri, opts, now, multi_cluster)?;
+        }
+    }
+    if opts.wide {
+        for fam in &set.families {
+            metric_table(out, fam)?;
+        }
+    }
+    Ok(())
+}
+
+/// `89 objects of 21 kinds, 42 metrics, 277 samples`.
+pub(super) fn headline(set: &MetricSet, out: &mut dyn Write) -> io::Result<()> {
     let objects: u64 = set.resources.iter().map(|r| r.objects).sum();
     writeln!(
         out,
@@ -68,123 +84,150 @@ pub fn render(set: &MetricSet, opts: &TableOptions, out: &mut dyn Write) -> io::
         ),
         count(set.families.len() as u64, "metric"),
         count(set.sample_count(), "sample")
+    )
+}
+
+/// The objects of config resource `ri`, one row each.
+fn resource_table(
+    out: &mut dyn Write,
+    set: &MetricSet,
+    ri: usize,
+    opts: &TableOptions,
+    now: i64,
+    multi_cluster: bool,
+) -> io::Result<()> {
+    let res = &set.resources[ri];
+    let rows = object_rows(set, ri)?;
+    let group = if res.group.is_empty() {
+        "core"
+    } else {
+        &res.group
+    };
+    writeln!(
+        out,
+        "\n{} ({}): {}",
+        cell(&res.kind),
+        cell(group),
+        count(res.objects, "object")
     )?;
-    for (ri, res) in set.resources.iter().enumerate() {
-        if res.objects == 0 {
-            continue;
-        }
-        let rows = object_rows(set, ri)?;
-        let group = if res.group.is_empty() {
-            "core"
-        } else {
-            &res.group
-        };
-        writeln!(
-            out,
-            "\n{} ({}): {}",
-            cell(&res.kind),
-            cell(group),
-            count(res.objects, "object")
-        )?;
-        if rows.is_empty() {
-            writeln!(out, "  no samples")?;
-            continue;
-        }
-        let with_conditions = rows.iter().any(|r| !r.conditions.is_empty());
-        let mut header: Vec<&str> = Vec::new();
-        if multi_cluster {
+    if rows.is_empty() {
+        return writeln!(out, "  no samples");
+    }
+    let cols = Columns {
+        cluster: multi_cluster,
+        conditions: rows.iter().any(|r| !r.conditions.is_empty()),
+        wide: opts.wide,
+    };
+    let header = cols.header();
+    let mut lines: Vec<Vec<String>> = rows.iter().map(|r| cols.cells(r, now)).collect();
+    if cols.conditions && !opts.wide {
+        fit_last_column(&header, &mut lines, target_width(opts));
+    }
+    let mut t = new_table();
+    t.set_header(header);
+    t.add_rows(lines);
+    write_table(out, &mut t)
+}
+
+/// Which columns a resource's table has.
+struct Columns {
+    /// CLUSTER: several clusters were read.
+    cluster: bool,
+    /// READY, REASON and MESSAGE (and CONDITIONS with `wide`): some object has conditions.
+    conditions: bool,
+    wide: bool,
+}
+
+impl Columns {
+    fn header(&self) -> Vec<&'static str> {
+        let mut header = Vec::new();
+        if self.cluster {
             header.push("CLUSTER");
         }
         header.extend(["NAMESPACE", "NAME"]);
-        if with_conditions {
+        if self.conditions {
             header.extend(["READY", "REASON"]);
         }
         header.extend(["AGE", "SAMPLES"]);
-        if with_conditions {
-            if opts.wide {
+        if self.conditions {
+            if self.wide {
                 header.push("CONDITIONS");
             }
             header.push("MESSAGE");
         }
-        let mut lines: Vec<Vec<String>> = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut cells: Vec<String> = Vec::new();
-            if multi_cluster {
-                cells.push(cell(&r.cluster));
-            }
-            cells.push(or_dash(&r.namespace));
-            cells.push(or_dash(&r.name));
-            let health = HEALTH_TYPES
-                .iter()
-                .find_map(|t| r.conditions.iter().find(|c| c[0] == *t))
-                .or_else(|| r.conditions.first());
-            if with_conditions {
-                cells.push(health.map_or("-".into(), |c| cell(&c[1])));
-                cells.push(health.map_or(String::new(), |c| cell(&c[2])));
-            }
-            cells.push(
-                r.created
-                    .as_deref()
-                    .and_then(crate::engine::value::parse_rfc3339)
-                    .map_or("-".into(), |t| human_age(now - t)),
-            );
-            cells.push(r.samples.to_string());
-            if with_conditions {
-                if opts.wide {
-                    let all: Vec<String> = r
-                        .conditions
-                        .iter()
-                        .map(|c| format!("{}={}", cell(&c[0]), cell(&c[1])))
-                        .collect();
-                    cells.push(all.join(" "));
-                }
-                // A message's line breaks are prose: they read as spaces.
-                cells.push(health.map_or(String::new(), |c| cell(&c[3].replace('\n', " "))));
-            }
-            lines.push(cells);
-        }
-        if with_conditions && !opts.wide {
-            fit_last_column(&header, &mut lines, target_width(opts));
-        }
-        let mut t = new_table();
-        t.set_header(header);
-        t.add_rows(lines);
-        write_table(out, &mut t)?;
+        header
     }
-    if opts.wide {
-        for fam in &set.families {
-            let names: Vec<String> = fam
-                .label_names()
-                .into_iter()
-                .filter(|n| !n.starts_with("customresource_"))
-                .collect();
-            writeln!(
-                out,
-                "\n{} ({}): {} samples",
-                fam.name,
-                fam.metric_type.as_str(),
-                fam.len()
-            )?;
-            if fam.is_empty() {
-                continue;
-            }
-            let mut t = new_table();
-            let mut header: Vec<String> = names.iter().map(|n| n.to_uppercase()).collect();
-            header.push("VALUE".into());
-            t.set_header(header);
-            fam.for_each_sample(|_, s| {
-                let mut cells: Vec<String> = names
+
+    /// The cells of one object's row, in [`Columns::header`]'s order.
+    fn cells(&self, r: &Row, now: i64) -> Vec<String> {
+        let mut cells: Vec<String> = Vec::new();
+        if self.cluster {
+            cells.push(cell(&r.cluster));
+        }
+        cells.push(or_dash(&r.namespace));
+        cells.push(or_dash(&r.name));
+        let health = HEALTH_TYPES
+            .iter()
+            .find_map(|t| r.conditions.iter().find(|c| c[0] == *t))
+            .or_else(|| r.conditions.first());
+        if self.conditions {
+            cells.push(health.map_or("-".into(), |c| cell(&c[1])));
+            cells.push(health.map_or(String::new(), |c| cell(&c[2])));
+        }
+        cells.push(
+            r.created
+                .as_deref()
+                .and_then(crate::engine::value::parse_rfc3339)
+                .map_or("-".into(), |t| human_age(now - t)),
+        );
+        cells.push(r.samples.to_string());
+        if self.conditions {
+            if self.wide {
+                let all: Vec<String> = r
+                    .conditions
                     .iter()
-                    .map(|n| cell(s.label(n).unwrap_or("")))
+                    .map(|c| format!("{}={}", cell(&c[0]), cell(&c[1])))
                     .collect();
-                cells.push(crate::model::format_value(s.value));
-                t.add_row(cells);
-                Ok(())
-            })?;
-            write_table(out, &mut t)?;
+                cells.push(all.join(" "));
+            }
+            // A message's line breaks are prose: they read as spaces.
+            cells.push(health.map_or(String::new(), |c| cell(&c[3].replace('\n', " "))));
         }
+        cells
     }
-    Ok(())
+}
+
+/// `--wide`: one table per metric with all its labels but KSM's forced ones.
+fn metric_table(out: &mut dyn Write, fam: &Family) -> io::Result<()> {
+    let names: Vec<String> = fam
+        .label_names()
+        .into_iter()
+        .filter(|n| !n.starts_with("customresource_"))
+        .collect();
+    writeln!(
+        out,
+        "\n{} ({}): {} samples",
+        fam.name,
+        fam.metric_type.as_str(),
+        fam.len()
+    )?;
+    if fam.is_empty() {
+        return Ok(());
+    }
+    let mut t = new_table();
+    let mut header: Vec<String> = names.iter().map(|n| n.to_uppercase()).collect();
+    header.push("VALUE".into());
+    t.set_header(header);
+    fam.for_each_sample(|_, s| {
+        let mut cells: Vec<String> = names
+            .iter()
+            .map(|n| cell(s.label(n).unwrap_or("")))
+            .collect();
+        cells.push(crate::model::format_value(s.value));
+        t.add_row(cells);
+        Ok(())
+    })?;
+    write_table(out, &mut t)
 }
 
 /// One row per object of config resource `ri`, told apart by the `cluster`,

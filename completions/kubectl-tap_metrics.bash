@@ -95,7 +95,7 @@ _kubectl__tap_metrics() {
 
     case "${cmd}" in
         kubectl__tap_metrics)
-            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --help --version config monitoring completion help"
+            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --output-file --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --help --version config monitoring completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,6 +123,10 @@ _kubectl__tap_metrics() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "openmetrics prometheus table summary json" -- "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --resource)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_tap_metrics_global_optspecs
-    string join \n f/from-file= c/config= strict o/output= wide resource= metric= v/verbose q/quiet kubeconfig= context= all-contexts cluster= user= s/server= token= as= as-group= certificate-authority= client-certificate= client-key= insecure-skip-tls-verify tls-server-name= request-timeout= n/namespace= A/all-namespaces l/selector= chunk-size= concurrency= cluster-label= pushgateway= job= grouping-key= push-mode= delete push-partial pushgateway-user= pushgateway-password-file= pushgateway-bearer-token-file= pushgateway-certificate-authority= pushgateway-client-certificate= pushgateway-client-key= pushgateway-insecure-skip-tls-verify pushgateway-timeout= h/help V/version
+    string join \n f/from-file= c/config= strict o/output= output-file= wide resource= metric= v/verbose q/quiet kubeconfig= context= all-contexts cluster= user= s/server= token= as= as-group= certificate-authority= client-certificate= client-key= insecure-skip-tls-verify tls-server-name= request-timeout= n/namespace= A/all-namespaces l/selector= chunk-size= concurrency= cluster-label= pushgateway= job= grouping-key= push-mode= delete push-partial pushgateway-user= pushgateway-password-file= pushgateway-bearer-token-file= pushgateway-certificate-authority= pushgateway-client-certificate= pushgateway-client-key= pushgateway-insecure-skip-tls-verify pushgateway-timeout= h/help V/version
 end
 
 function __fish_kubectl_tap_metrics_needs_command
@@ -31,6 +31,7 @@ prometheus\t'Prometheus text format 0.0.4 (info and stateset written as gauge)'
 table\t'A table per resource kind, for people'
 summary\t'One screen: ready / not ready per kind, what needs attention, buildpacks, CVEs'
 json\t'prom2json\'s shape: `[{name, help, type, metrics: [{labels, value}]}]`'"
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l output-file -d 'Write the output to this file instead of stdout, replacing it atomically (for node_exporter\'s textfile collector: name it *.prom). Default format: prometheus. A run that fails or is partial leaves the file as it was' -r -F
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l resource -d 'Only these resources: kind, plural or plural.group (e.g. workloads.carto.run); globs allowed. Repeatable' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l metric -d 'Only these metrics, by full name; globs allowed (e.g. \'kpack_*\'). Repeatable' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l kubeconfig -d 'Path to the kubeconfig file to use (that file only; default: $KUBECONFIG, then ~/.kube/config)' -r
@@ -71,7 +72,7 @@ complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s A -l all-namespaces -d 'Read every namespace (the default; accepted for kubectl habit)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l delete -d 'Delete the group from the Pushgateway instead of pushing'
-complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Also push clusters of which some resources could not be read (a PUT then drops their series); without it only clusters read in full are pushed'
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Also push clusters of which some resources could not be read (a PUT then drops their series), and write --output-file; without it only clusters read in full are pushed, and the file is left as it was'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-insecure-skip-tls-verify -d 'Do not check the Pushgateway\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s V -l version -d 'Print version'

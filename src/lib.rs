@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod monitoring;
+pub mod output;
 pub mod push;
 pub mod render;
 pub mod run;

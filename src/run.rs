@@ -10,8 +10,10 @@ use crate::config::{self, Loaded};
 use crate::engine::{Engine, EvalErrors};
 use crate::error::{Error, ExitKind};
 use crate::model::{MetricSet, Origin};
+use crate::output::AtomicFile;
 use crate::push::Pusher;
 use crate::render::{self, Format};
+use crate::shared::io::io_reason;
 use crate::source::cluster::{self, ClusterOptions};
 use crate::source::file;
 use crate::ui::Ui;
@@ -70,11 +72,20 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
         return Ok(Outcome::Complete);
     }
 
+    // An output file that cannot be created fails before the cluster is read.
+    let file = plan
+        .output_file
+        .as_deref()
+        .map(AtomicFile::create)
+        .transpose()?;
     let mut errors = EvalErrors::new(ui.verbose);
     if let (Source::Cluster(opts), None, Some(format)) = (&plan.source, &pusher, plan.format)
         && format.streams()
     {
-        return stream_cluster(&engine, opts, format, &mut errors, &ui);
+        return match file {
+            Some(file) => stream_cluster_to_file(&engine, opts, format, file, plan, &mut errors),
+            None => stream_cluster(&engine, opts, format, &mut errors, &ui),
+        };
     }
 
     let (set, origin) = match &plan.source {
@@ -113,10 +124,68 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
         let summary = pusher.push(&set, &origin, &ui)?;
         ui.info(summary.to_string());
     }
-    if let Some(format) = plan.format {
-        write_stdout(|out| render::render(&set, format, &plan.table, out))?;
+    match (plan.format, file) {
+        (Some(format), Some(mut file)) => {
+            render::render(&set, format, &plan.table, file.writer())
+                .map_err(|e| file_error(&file, &e))?;
+            finish_file(file, &origin, plan.partial_ok, &ui)?;
+        }
+        (Some(format), None) => write_stdout(|out| render::render(&set, format, &plan.table, out))?,
+        (None, _) => {}
     }
     Ok(outcome_of(&origin))
+}
+
+/// Puts a written output file in place, unless the snapshot is partial: the
+/// file's readers (a textfile collector) would lose the series of what could
+/// not be read, so the previous file stays, as a push keeps its group.
+fn finish_file(file: AtomicFile, origin: &Origin, partial_ok: bool, ui: &Ui) -> Result<(), Error> {
+    if !origin.incomplete.is_empty() && !partial_ok {
+        ui.warn(format!(
+            "some resources could not be read, so {} is left as it is (--push-partial writes what was read)",
+            file.path().display()
+        ));
+        return Ok(());
+    }
+    file.commit()
+}
+
+fn file_error(file: &AtomicFile, e: &std::io::Error) -> Error {
+    Error::failure(format!(
+        "cannot write {}: {}",
+        file.path().display(),
+        io_reason(e)
+    ))
+}
+
+/// [`stream_cluster`] into an output file, which is put in place only when
+/// the listing ends (see [`finish_file`]).
+fn stream_cluster_to_file(
+    engine: &Engine,
+    opts: &ClusterOptions,
+    format: Format,
+    mut file: AtomicFile,
+    plan: &SnapshotPlan,
+    errors: &mut EvalErrors,
+) -> Result<Outcome, Error> {
+    let names = engine.family_names();
+    let path = file.path().to_path_buf();
+    let failed = |e: std::io::Error| {
+        Error::failure(format!(
+            "cannot write {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    };
+    let mut stream = render::Stream::new(format, &names, file.writer())
+        .expect("only streamable formats come here");
+    let collected = cluster::collect(engine, opts, errors, &plan.ui, &mut |fam| {
+        stream.family(&fam).map_err(failed)
+    })?;
+    stream.finish().map_err(failed)?;
+    report_eval_errors(errors, &plan.ui);
+    finish_file(file, &collected.origin, plan.partial_ok, &plan.ui)?;
+    Ok(outcome_of(&collected.origin))
 }
 
 fn outcome_of(origin: &Origin) -> Outcome {
@@ -169,10 +238,7 @@ fn pipe_closed(written: std::io::Result<()>) -> Result<bool, Error> {
 }
 
 fn write_error(e: std::io::Error) -> Error {
-    Error::failure(format!(
-        "cannot write output: {}",
-        crate::source::io_reason(&e)
-    ))
+    Error::failure(format!("cannot write output: {}", io_reason(&e)))
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -356,7 +422,7 @@ fn monitoring(plan: MonitoringPlan) -> Result<Outcome, Error> {
             namespace,
         } => {
             let files = m::dashboard_files(configmap, namespace.as_deref());
-            write_files(&out, &files)?;
+            crate::output::write_files(&out, &files)?;
             Ui::new(false, 0).info(format!(
                 "wrote {} dashboard {} to {}",
                 files.len(),
@@ -366,36 +432,4 @@ fn monitoring(plan: MonitoringPlan) -> Result<Outcome, Error> {
         }
     }
     Ok(Outcome::Complete)
-}
-
-/// Writes the files into `dir`, each to a temporary file there first; they are
-/// renamed into place only once all are written, so a failure leaves no
-/// partial file and, short of a failing rename, no file at all.
-fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> Result<(), Error> {
-    let fail = |path: &std::path::Path, e: std::io::Error| {
-        Error::failure(format!(
-            "cannot write {}: {}",
-            path.display(),
-            crate::source::io_reason(&e)
-        ))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".tap-metrics-");
-    // Readable like any file the user writes (the umask still applies).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut written = Vec::with_capacity(files.len());
-    for (name, content) in files {
-        let path = dir.join(name);
-        let mut tmp = builder.tempfile_in(dir).map_err(|e| fail(dir, e))?;
-        tmp.write_all(content.as_bytes())
-            .and_then(|_| tmp.as_file().sync_all())
-            .map_err(|e| fail(&path, e))?;
-        written.push((tmp, path));
-    }
-    for (tmp, path) in written {
-        tmp.persist(&path).map_err(|e| fail(&path, e.error))?;
-    }
-    Ok(())
 }

@@ -169,6 +169,12 @@ pub struct RunArgs {
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
+    /// Write the output to this file instead of stdout, replacing it atomically
+    /// (for node_exporter's textfile collector: name it *.prom). Default format:
+    /// prometheus. A run that fails or is partial leaves the file as it was.
+    #[arg(long, value_name = "PATH")]
+    pub output_file: Option<std::path::PathBuf>,
+
     /// With -o table: every condition, full messages and one table per metric.
     #[arg(long)]
     pub wide: bool,

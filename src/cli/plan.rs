@@ -54,8 +54,12 @@ pub struct SnapshotPlan {
     pub resources: Vec<String>,
     pub metrics: Vec<String>,
     pub source: Source,
-    /// What stdout gets; `None` when pushing without `-o`.
+    /// What stdout (or `output_file`) gets; `None` when pushing without `-o`.
     pub format: Option<Format>,
+    /// `--output-file`: the output replaces this file instead of going to stdout.
+    pub output_file: Option<PathBuf>,
+    /// `--push-partial`: a partial snapshot is still pushed and written.
+    pub partial_ok: bool,
     pub table: TableOptions,
     /// `--pushgateway`.
     pub push: Option<PushOptions>,
@@ -155,13 +159,23 @@ fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
     let push = args
         .push
         .options(several_clusters, &args.cluster.cluster_label);
+    if args.push.push_partial && push.is_none() && args.output_file.is_none() {
+        return Err(Error::usage(
+            "--push-partial goes with --pushgateway or --output-file",
+        ));
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let format = args.output.map(Format::from).or_else(|| {
-        push.is_none().then_some(if stdout_tty {
-            Format::Summary
+        if args.output_file.is_some() {
+            // What node_exporter's textfile collector reads.
+            Some(Format::Prometheus)
         } else {
-            Format::Openmetrics
-        })
+            push.is_none().then_some(if stdout_tty {
+                Format::Summary
+            } else {
+                Format::Openmetrics
+            })
+        }
     });
     Ok(SnapshotPlan {
         ui: Ui::new(args.quiet, args.verbose),
@@ -173,10 +187,12 @@ fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
         format,
         table: TableOptions {
             wide: args.wide,
-            fit_terminal: stdout_tty,
+            fit_terminal: stdout_tty && args.output_file.is_none(),
             ..TableOptions::default()
         },
         push,
         delete: args.push.delete,
+        output_file: args.output_file,
+        partial_ok: args.push.push_partial,
     })
 }

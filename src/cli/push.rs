@@ -50,8 +50,9 @@ pub struct PushArgs {
     pub delete: bool,
 
     /// Also push clusters of which some resources could not be read (a PUT then
-    /// drops their series); without it only clusters read in full are pushed.
-    #[arg(long, requires = "pushgateway")]
+    /// drops their series), and write --output-file; without it only clusters
+    /// read in full are pushed, and the file is left as it was.
+    #[arg(long)]
     pub push_partial: bool,
 
     /// Basic-auth user for the Pushgateway; the password comes from

@@ -2,4 +2,5 @@
 //! the rest of the crate.
 
 pub mod duration;
+pub mod io;
 pub mod names;

@@ -134,7 +134,12 @@ fn json_objects(bytes: &[u8], origin: &str, skip: u64, f: &mut Sink<'_>) -> Resu
     let mut start = 0;
     let mut doc = 0;
     while let Some(r) = stream.next() {
-        r.map_err(|e| json_error(origin, &e))?;
+        if let Err(e) = r {
+            if json_reason(&e) == "number out of range" {
+                return Ok(JsonEnd::OutOfRange { handed });
+            }
+            return Err(json_error(origin, &e));
+        }
         let end = stream.byte_offset();
         doc += 1;
         let at = format!("{origin}: document {doc}");
@@ -714,6 +719,32 @@ mod tests {
         assert_eq!(names(&parse_objects(stream, "x").unwrap()), ["a", "b"]);
         let yaml = b"---\napiVersion: a/v1\nkind: K\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: a/v1\n  kind: K\n  metadata: {name: b}\n";
         assert_eq!(names(&parse_objects(yaml, "x").unwrap()), ["a", "b"]);
+    }
+
+    /// Entries parsed one by one read as the whole List does, whatever the layout.
+    #[test]
+    fn streamed_list_entries_equal_the_whole_document() {
+        let lists: &[&str] = &[
+            "apiVersion: v1\nitems:\n- apiVersion: a/v1\n  kind: K\n  metadata:\n    name: a\n    annotations:\n      text: |\n        line one\n          indented\n      folded: >-\n        x\n        y\n  spec: {list: [1, 2.5, true, null, ~, \"q\"]}\n# between\n- apiVersion: a/v1\n  kind: K\n  metadata: {name: b}\n  plain: multi\n    line\n  quoted: \"multi\n    line\"\nkind: List\nmetadata: {resourceVersion: \"\"}\n",
+            "kind: List\nitems:\n  - apiVersion: a/v1\n    kind: K\n    metadata: {name: a}\n  -   apiVersion: a/v1\n      kind: K\n      metadata: {name: b}\n",
+            "kind: List\r\nitems:\r\n- apiVersion: a/v1\r\n  kind: K\r\n  metadata: {name: a, u: \"\u{e9}\u{65e5}\"}\r\n",
+            "kind: List\nitems: [{apiVersion: a/v1, kind: K, metadata: {name: a}},\n  {apiVersion: a/v1, kind: K,\n   metadata: {name: b}}]\n",
+            "--- !!map\nkind: SomeList\nitems:\n- !!map\n  apiVersion: a/v1\n  kind: K\n  metadata: {name: a}\n  n: [.inf, -.Inf, .NaN, 0x1f, 1e3]\n",
+        ];
+        for list in lists {
+            let got = parse_objects(list.as_bytes(), "l").unwrap();
+            let whole: Value = serde_yaml::from_str(
+                &list
+                    .replace(".inf", "\"+Inf\"")
+                    .replace("-.Inf", "\"-Inf\"")
+                    .replace(".NaN", "\"NaN\""),
+            )
+            .unwrap();
+            let Value::Array(want) = whole["items"].clone() else {
+                panic!("{list}")
+            };
+            assert_eq!(got, want, "{list}");
+        }
     }
 
     #[test]

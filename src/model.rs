@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::{Mutex, PoisonError};
 
 /// The metric type as the config declares it. Renderers decide how each type
 /// is written in their format.
@@ -126,7 +127,7 @@ pub fn go_float(v: f64) -> String {
     out
 }
 
-/// Samples in order, spilled to an unnamed temporary file past [`Spool::MEMORY_LIMIT`].
+/// Samples in order, spilled to disk past [`Spool::MEMORY_LIMIT`].
 ///
 /// A sample is one record: its byte length, the label count, the byte length
 /// of each name and value, the value, then the names and values one after the
@@ -135,9 +136,23 @@ pub fn go_float(v: f64) -> String {
 #[derive(Debug, Default)]
 pub struct Spool {
     buf: Vec<u8>,
-    file: Option<File>,
+    /// Offset and length of each spilled run of whole records in [`SPILL`].
+    segments: Vec<(u64, usize)>,
     count: u64,
     label_names: BTreeSet<String>,
+}
+
+/// The one unnamed temporary file all spools of the process spill to, so that
+/// a config with thousands of families (times clusters) holds one file
+/// descriptor, not one each.
+static SPILL: Mutex<Option<SpillFile>> = Mutex::new(None);
+
+#[derive(Debug)]
+struct SpillFile {
+    file: File,
+    len: u64,
+    /// Spools with segments in the file; at zero the file is emptied.
+    users: usize,
 }
 
 impl Spool {
@@ -176,11 +191,23 @@ impl Spool {
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => self.file.insert(tempfile::tempfile()?),
+        let mut guard = SPILL.lock().unwrap_or_else(PoisonError::into_inner);
+        let spill = match &mut *guard {
+            Some(s) => s,
+            None => guard.insert(SpillFile {
+                file: tempfile::tempfile()?,
+                len: 0,
+                users: 0,
+            }),
         };
-        file.write_all(&self.buf)?;
+        spill.file.seek(SeekFrom::Start(spill.len))?;
+        // On failure `len` stays: a part written is overwritten by the next spill.
+        spill.file.write_all(&self.buf)?;
+        if self.segments.is_empty() {
+            spill.users += 1;
+        }
+        self.segments.push((spill.len, self.buf.len()));
+        spill.len += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
     }
@@ -201,32 +228,54 @@ impl Spool {
     /// Calls `f` with each sample, in the order they were pushed.
     pub fn for_each(&self, mut f: impl FnMut(Sample<'_>) -> io::Result<()>) -> io::Result<()> {
         let mut spare = Vec::new();
-        if let Some(file) = &self.file {
-            let mut file = file.try_clone()?;
-            file.seek(SeekFrom::Start(0))?;
-            let mut r = BufReader::with_capacity(64 * 1024, file);
-            let mut record = Vec::new();
-            // The file holds whole records only: spills happen between pushes.
-            loop {
-                let mut len = [0u8; 4];
-                match r.read_exact(&mut len) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                    Err(e) => return Err(e),
-                }
-                record.resize(u32::from_le_bytes(len) as usize, 0);
-                r.read_exact(&mut record)?;
-                spare = with_record(&record, spare, &mut f)?;
+        let mut segment = Vec::new();
+        // A segment holds whole records: spills happen between pushes.
+        for &(offset, len) in &self.segments {
+            segment.resize(len, 0);
+            {
+                let mut guard = SPILL.lock().unwrap_or_else(PoisonError::into_inner);
+                let spill = guard.as_mut().ok_or_else(corrupt)?;
+                spill.file.seek(SeekFrom::Start(offset))?;
+                spill.file.read_exact(&mut segment)?;
             }
+            spare = with_records(&segment, spare, &mut f)?;
         }
-        let mut rest = &self.buf[..];
-        while let Some((len, tail)) = take_u32(rest) {
-            let (record, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
-            spare = with_record(record, spare, &mut f)?;
-            rest = tail;
-        }
+        with_records(&self.buf, spare, &mut f)?;
         Ok(())
     }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if self.segments.is_empty() {
+            return;
+        }
+        let mut guard = SPILL.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(spill) = guard.as_mut() {
+            spill.users -= 1;
+            if spill.users == 0 {
+                // Nothing refers to the file any more: give the disk back.
+                // Failing leaves it as it is, harmless until the process ends.
+                let _ = spill.file.set_len(0);
+                spill.len = 0;
+            }
+        }
+    }
+}
+
+/// Calls `f` with each sample of the records in `bytes`.
+fn with_records<'s>(
+    bytes: &[u8],
+    mut spare: Vec<(&'s str, &'s str)>,
+    f: &mut impl FnMut(Sample<'_>) -> io::Result<()>,
+) -> io::Result<Vec<(&'s str, &'s str)>> {
+    let mut rest = bytes;
+    while let Some((len, tail)) = take_u32(rest) {
+        let (record, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
+        spare = with_record(record, spare, f)?;
+        rest = tail;
+    }
+    Ok(spare)
 }
 
 fn put_u32(buf: &mut Vec<u8>, n: usize) {
@@ -521,7 +570,7 @@ mod tests {
             s.push(&[("a", big.clone()), ("i", i.to_string())], i as f64)
                 .unwrap();
         }
-        assert!(s.file.is_some());
+        assert!(!s.segments.is_empty());
         let mut seen = 0;
         s.for_each(|sample| {
             assert_eq!(sample.label("i"), Some(seen.to_string().as_str()));
@@ -536,6 +585,32 @@ mod tests {
             s.label_names().iter().cloned().collect::<Vec<_>>(),
             ["a", "i"]
         );
+    }
+
+    #[test]
+    fn many_spilled_spools_share_one_file_descriptor() {
+        let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let before = fds();
+        let value = "v".repeat(Spool::MEMORY_LIMIT);
+        let spools: Vec<Spool> = (0..300)
+            .map(|i| {
+                let mut s = Spool::default();
+                s.push(&[("a", value.as_str())], i as f64).unwrap();
+                s.push(&[("b", "x")], 1.0).unwrap();
+                s
+            })
+            .collect();
+        // Other tests of this binary may hold a few descriptors meanwhile.
+        assert!(fds() < before + 50, "{} then {}", before, fds());
+        for (i, s) in spools.iter().enumerate() {
+            let mut got = Vec::new();
+            s.for_each(|sample| {
+                got.push((sample.labels[0].1.len(), sample.value));
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(got, [(value.len(), i as f64), (1, 1.0)]);
+        }
     }
 
     #[test]

@@ -284,3 +284,304 @@ spec:
     assert!(text.contains("# TYPE y info\n"), "{text}");
     assert!(!text.contains("# TYPE x gauge"), "{text}");
 }
+
+// Hostile inputs and configs (issue #9): bounded work, one-line errors, the
+// documented exit codes (3 config, 4 input).
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("kubectl-tap_metrics")
+}
+
+/// Runs `sh -c script` with the binary as `$B`, in a fresh temporary directory.
+fn sh(dir: &std::path::Path, script: &str) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env("B", bin())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Exit code and the stderr of a run that must fail with one line.
+fn failure(out: &std::process::Output) -> (i32, String) {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+const GAUGE_CONFIG: &str = "kind: CustomResourceStateMetrics
+spec:
+  resources:
+  - groupVersionKind: {group: g.io, version: v1, kind: K}
+    labelsFromPath:
+      name: [metadata, name]
+    metrics:
+    - name: size
+      help: h
+      each:
+        type: Gauge
+        gauge: {path: [spec, size]}
+";
+
+fn object_yaml(name: &str, size: &str) -> String {
+    format!("apiVersion: g.io/v1\nkind: K\nmetadata:\n  name: {name}\nspec:\n  size: {size}\n")
+}
+
+#[test]
+fn configs_that_cannot_be_read_are_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    for (path, why) in [
+        ("missing.yaml", "No such file or directory"),
+        ("adir", "Is a directory"),
+    ] {
+        let out = sh(dir.path(), &format!("\"$B\" -c {path} -f x.yaml"));
+        let (code, err) = failure(&out);
+        assert_eq!(code, 3, "{err}");
+        assert_eq!(err, format!("error: config {path}: cannot read: {why}\n"));
+    }
+}
+
+#[test]
+fn endless_inputs_stop_at_their_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // 4 GiB of address space: reading /dev/zero unbounded exhausts it.
+    for (args, code, want) in [
+        (
+            "-c /dev/zero",
+            3,
+            "error: config /dev/zero: larger than 4 MiB, the limit for configs\n",
+        ),
+        (
+            "-f /dev/zero",
+            4,
+            "error: /dev/zero: larger than 512 MiB, the limit for object files\n",
+        ),
+        (
+            "-f - </dev/zero",
+            4,
+            "error: <stdin>: larger than 512 MiB, the limit for object files\n",
+        ),
+    ] {
+        let out = sh(
+            dir.path(),
+            &format!("ulimit -v 4194304; exec \"$B\" {args}"),
+        );
+        assert_eq!(failure(&out), (code, want.to_string()), "{args}");
+    }
+}
+
+#[test]
+fn deep_nesting_fails_with_the_limit_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = |n: usize| format!("{}1{}", "{a: ".repeat(n), "}".repeat(n));
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        format!("kind: {}\n", deep(20_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("o.yaml"),
+        format!("apiVersion: v1\nkind: List\nitems:\n- {}\n", deep(20_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("o.json"),
+        format!("{}{}", "[".repeat(20_000), "]".repeat(20_000)),
+    )
+    .unwrap();
+    let (code, err) = failure(&sh(dir.path(), "\"$B\" -c c.yaml -f o.yaml"));
+    assert_eq!(code, 3);
+    assert_eq!(
+        err,
+        "error: config c.yaml: nested deeper than 128 levels (the limit) at line 1 column 515\n"
+    );
+    let (code, err) = failure(&sh(dir.path(), "\"$B\" -f o.yaml"));
+    assert_eq!(code, 4);
+    assert_eq!(
+        err,
+        "error: o.yaml: document 1: nested deeper than 128 levels (the limit) at line 4 column 507\n"
+    );
+    let (code, err) = failure(&sh(dir.path(), "\"$B\" -f o.json"));
+    assert_eq!(code, 4);
+    assert_eq!(
+        err,
+        "error: o.json: invalid JSON at line 1 column 128: nested deeper than 128 levels (the limit)\n"
+    );
+}
+
+#[test]
+fn a_large_yaml_list_streams_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut list = String::from("apiVersion: v1\nitems:\n");
+    for i in 0..40_000 {
+        let obj = object_yaml(&format!("o{i}"), &i.to_string());
+        for (j, line) in obj.lines().enumerate() {
+            list.push_str(if j == 0 { "- " } else { "  " });
+            list.push_str(line);
+            list.push('\n');
+        }
+    }
+    list.push_str("kind: List\nmetadata: {resourceVersion: \"\"}\n");
+    std::fs::write(dir.path().join("list.yaml"), &list).unwrap();
+    std::fs::write(dir.path().join("c.yaml"), GAUGE_CONFIG).unwrap();
+    // The whole List as one tree took ~13 KB per object: 540 MB here.
+    let out = sh(
+        dir.path(),
+        "ulimit -v 400000; \"$B\" -c c.yaml -f list.yaml -o prometheus | tail -1",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "kube_customresource_size{customresource_group=\"g.io\",customresource_kind=\"K\",customresource_version=\"v1\",name=\"o39999\"} 39999\n"
+    );
+}
+
+#[test]
+fn bom_inf_big_numbers_and_merge_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let merged_config = GAUGE_CONFIG.replace(
+        "    labelsFromPath:\n      name: [metadata, name]\n",
+        "    labelsFromPath: &l\n      name: [metadata, name]\n",
+    ) + "      labelsFromPath:\n        <<: *l\n        kind: [kind]\n";
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        format!("\u{feff}{merged_config}"),
+    )
+    .unwrap();
+    let objects = format!(
+        "\u{feff}{}---\n{}---\n{}---\nbase: &b\n  apiVersion: g.io/v1\n  kind: K\n<<: *b\nmetadata: {{name: m}}\nspec: {{size: 2}}\n",
+        object_yaml("p", ".inf"),
+        object_yaml("n", "-.Inf"),
+        object_yaml("nan", ".nan")
+    );
+    std::fs::write(dir.path().join("o.yaml"), objects).unwrap();
+    std::fs::write(
+        dir.path().join("o.json"),
+        "\u{feff}{\"apiVersion\":\"g.io/v1\",\"kind\":\"K\",\"metadata\":{\"name\":\"j\"},\"spec\":{\"size\":-1e400}}",
+    )
+    .unwrap();
+    let out = sh(
+        dir.path(),
+        "\"$B\" -c c.yaml -f o.yaml -f o.json -o prometheus | grep -v '^#'",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let series = |name: &str, v: &str| {
+        format!(
+            "kube_customresource_size{{customresource_group=\"g.io\",customresource_kind=\"K\",customresource_version=\"v1\",kind=\"K\",name=\"{name}\"}} {v}\n"
+        )
+    };
+    let want = [
+        series("p", "+Inf"),
+        series("n", "-Inf"),
+        series("nan", "NaN"),
+        series("m", "2"),
+        series("j", "-Inf"),
+    ]
+    .concat();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want);
+}
+
+#[test]
+fn paths_with_control_characters_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["-c", "-f"] {
+        let out = sh(
+            dir.path(),
+            &format!("\"$B\" {flag} \"$(printf 'a\\033]0;x\\007b')\""),
+        );
+        let (code, err) = failure(&out);
+        assert!(code == 3 || code == 4, "{err}");
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{7}'),
+            "raw control characters: {err:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any text: a config or a one-line config error, never a panic.
+    #[test]
+    fn config_loader_never_panics(text in config_like()) {
+        if let Err(e) = config::load_str(&text, "p.yaml") {
+            prop_assert_eq!(e.kind, tap_metrics::error::ExitKind::Config);
+            prop_assert!(e.message.starts_with("config p.yaml"), "{}", e.message);
+            prop_assert!(!e.message.contains('\n'), "{}", e.message);
+        }
+    }
+
+    /// Any bytes: objects or a one-line input error naming the file, never a panic.
+    #[test]
+    fn object_reader_never_panics(bytes in object_like()) {
+        if let Err(e) = parse_objects(&bytes, "p.yaml") {
+            prop_assert_eq!(e.kind, tap_metrics::error::ExitKind::Input);
+            prop_assert!(e.message.starts_with("p.yaml: "), "{}", e.message);
+            prop_assert!(!e.message.contains('\n'), "{}", e.message);
+        }
+    }
+}
+
+/// YAML-ish text: fragments of real configs and YAML syntax, shuffled.
+fn config_like() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "kind: CustomResourceStateMetrics\n",
+        "spec:\n",
+        "  resources:\n",
+        "  - groupVersionKind: {group: a, version: v1, kind: B}\n",
+        "    metrics:\n",
+        "    - name: x\n",
+        "      each: {type: Gauge, gauge: {path: [spec, size]}}\n",
+        "      labelsFromPath: &l {a: [b]}\n",
+        "      <<: *l\n",
+        "customResourceState:\n  config: |\n",
+        "[",
+        "]",
+        "{",
+        "}",
+        "- ",
+        "  ",
+        ": ",
+        "*x",
+        "&x ",
+        "---\n",
+        "\u{feff}",
+        ".inf",
+        "'",
+        "\"",
+        "\t",
+        "\n",
+    ]);
+    prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat())
+}
+
+fn object_like() -> impl Strategy<Value = Vec<u8>> {
+    let pieces = prop::sample::select(vec![
+        &b"apiVersion: v1\n"[..],
+        b"kind: List\n",
+        b"items:\n",
+        b"- apiVersion: a/v1\n  kind: K\n",
+        b"  metadata: {name: x}\n",
+        b"{\"apiVersion\":\"a/v1\",\"kind\":\"K\"}",
+        b"{\"items\":[",
+        b"1e400",
+        b"-.inf",
+        b"<<: *a\n",
+        b"&a ",
+        b"---\n",
+        b"\xef\xbb\xbf",
+        b"\xff",
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b",",
+        b"- ",
+        b"  ",
+        b"\n",
+    ]);
+    prop::collection::vec(pieces, 0..40).prop_map(|p| p.concat())
+}

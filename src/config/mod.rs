@@ -5,6 +5,7 @@
 //! into something the engine can evaluate is [`crate::engine::Engine::compile`].
 
 pub mod model;
+pub mod yaml;
 
 use std::fmt;
 
@@ -78,9 +79,14 @@ impl fmt::Display for UnknownKey {
     }
 }
 
+/// The largest config read: Helm values files holding a config are well
+/// under 1 MiB.
+pub const CONFIG_LIMIT: u64 = 4 * 1024 * 1024;
+
 /// Reads a config file (`-` is standard input).
 pub fn load_path(path: &str) -> Result<Loaded, Error> {
-    let (text, origin) = crate::source::read_input(path)?;
+    let (text, origin) = crate::source::read_bounded(path, CONFIG_LIMIT, "configs")
+        .map_err(|msg| Error::new(ExitKind::Config, format!("config {msg}")))?;
     let text = String::from_utf8(text).map_err(|e| {
         Error::new(
             ExitKind::Config,
@@ -98,10 +104,23 @@ pub fn tap_default() -> Loaded {
     load_str(TAP_DEFAULT_YAML, TAP_DEFAULT_ORIGIN).expect("the embedded default config is valid")
 }
 
-/// Parses a config in any of its [`Form`]s.
+/// Parses a config in any of its [`Form`]s. A leading byte order mark is
+/// skipped; YAML merge keys (`<<: *anchor`) are applied as KSM's yaml.v3 does.
 pub fn load_str(text: &str, origin: &str) -> Result<Loaded, Error> {
     let err = |msg: String| Error::new(ExitKind::Config, format!("config {origin}: {msg}"));
-    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| err(yaml_error(&e)))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    yaml::check_depth(text.as_bytes()).map_err(|e| err(e.to_string()))?;
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| err(yaml_error(&e)))?;
+    // Merged documents are read from the merged tree, which has no line numbers.
+    let merged = has_merge_key(&doc);
+    if merged {
+        doc.apply_merge()
+            .map_err(|e| err(format!("YAML merge key: {e}")))?;
+    }
+    let source = Source {
+        text,
+        merged: merged.then_some(&doc),
+    };
     let form = detect(&doc).map_err(err)?;
     let mut unknown = Vec::new();
     let config = match form {
@@ -113,7 +132,9 @@ pub fn load_str(text: &str, origin: &str) -> Result<Loaded, Error> {
                     "kind is {kind:?}, expected CustomResourceStateMetrics (or Helm values with customResourceState.config)"
                 )));
             }
-            deserialize::<Metrics>(text, &[], &mut unknown).map_err(err)?
+            source
+                .deserialize::<Metrics>(&[], &mut unknown)
+                .map_err(err)?
         }
         Form::KubePrometheusStackValues => {
             // A string `config` is a YAML document of its own.
@@ -123,21 +144,22 @@ pub fn load_str(text: &str, origin: &str) -> Result<Loaded, Error> {
                     &format!("{origin} (kube-state-metrics.customResourceState.config)"),
                 );
             }
-            deserialize::<KpsValues>(
-                text,
-                &["kube-state-metrics", "customResourceState", "config"],
-                &mut unknown,
-            )
-            .map_err(err)?
-            .ksm
-            .crs
-            .config
+            source
+                .deserialize::<KpsValues>(
+                    &["kube-state-metrics", "customResourceState", "config"],
+                    &mut unknown,
+                )
+                .map_err(err)?
+                .ksm
+                .crs
+                .config
         }
         Form::KubeStateMetricsValues => {
             if let Some(s) = config_node(&doc, form).and_then(|c| c.as_str()) {
                 return load_str(s, &format!("{origin} (customResourceState.config)"));
             }
-            deserialize::<KsmValues>(text, &["customResourceState", "config"], &mut unknown)
+            source
+                .deserialize::<KsmValues>(&["customResourceState", "config"], &mut unknown)
                 .map_err(err)?
                 .crs
                 .config
@@ -215,18 +237,55 @@ enum Seg {
     Index(usize),
 }
 
-/// Deserializes the whole text so that parse errors keep their line and
-/// column, collecting ignored keys below `inside` (the rest of a Helm values
-/// file is not ours to judge).
-fn deserialize<T: DeserializeOwned>(
-    text: &str,
+/// Whether any mapping of the document has a `<<` key.
+fn has_merge_key(v: &serde_yaml::Value) -> bool {
+    match v {
+        serde_yaml::Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| k.as_str() == Some("<<") || has_merge_key(v)),
+        serde_yaml::Value::Sequence(s) => s.iter().any(has_merge_key),
+        serde_yaml::Value::Tagged(t) => has_merge_key(&t.value),
+        _ => false,
+    }
+}
+
+/// What a config is deserialized from: the text, so that errors keep their
+/// line and column, or the tree with merge keys applied.
+struct Source<'a> {
+    text: &'a str,
+    merged: Option<&'a serde_yaml::Value>,
+}
+
+impl Source<'_> {
+    /// Deserializes the document, collecting ignored keys below `inside` (the
+    /// rest of a Helm values file is not ours to judge).
+    fn deserialize<T: DeserializeOwned>(
+        &self,
+        inside: &[&str],
+        unknown: &mut Vec<(Vec<Seg>, String)>,
+    ) -> Result<T, String> {
+        let mut ignored = Vec::new();
+        let value: T = match self.merged {
+            Some(doc) => {
+                serde_ignored::deserialize(doc.clone(), |path| ignored.push(segments(&path)))
+            }
+            None => {
+                serde_ignored::deserialize(serde_yaml::Deserializer::from_str(self.text), |path| {
+                    ignored.push(segments(&path))
+                })
+            }
+        }
+        .map_err(|e| yaml_error(&e))?;
+        Ok(keep_unknown(value, ignored, inside, unknown))
+    }
+}
+
+fn keep_unknown<T>(
+    value: T,
+    ignored: Vec<Vec<Seg>>,
     inside: &[&str],
     unknown: &mut Vec<(Vec<Seg>, String)>,
-) -> Result<T, String> {
-    let de = serde_yaml::Deserializer::from_str(text);
-    let mut ignored = Vec::new();
-    let value: T = serde_ignored::deserialize(de, |path| ignored.push(segments(&path)))
-        .map_err(|e| yaml_error(&e))?;
+) -> T {
     for mut segs in ignored {
         let prefix_len = inside.len();
         let under = segs.len() > prefix_len
@@ -242,7 +301,7 @@ fn deserialize<T: DeserializeOwned>(
             unknown.push((segs, key));
         }
     }
-    Ok(value)
+    value
 }
 
 fn segments(path: &serde_ignored::Path<'_>) -> Vec<Seg> {

@@ -7,6 +7,7 @@ use serde::de::{
 };
 use serde_json::Value;
 
+use crate::config::yaml::{self, Kind, ScanError, Scanner};
 use crate::engine::{Batch, Engine, EvalErrors};
 use crate::error::Error;
 
@@ -71,9 +72,11 @@ pub fn parse_objects(bytes: &[u8], origin: &str) -> Result<Vec<Value>, Error> {
 type Sink<'a> = dyn FnMut(Value) -> Result<(), Error> + 'a;
 
 /// Calls `f` with each Kubernetes object of one input, in order, `List`s
-/// flattened. The `items` of a JSON document are handed over one at a time as
-/// they are parsed, so a large `kubectl get -o json` dump is never held whole.
+/// flattened. The `items` of a list are handed over one at a time as they are
+/// parsed, so a large `kubectl get -o json|yaml` dump is never held whole
+/// beside its text. A leading byte order mark is skipped.
 pub fn for_each_object(bytes: &[u8], origin: &str, f: &mut Sink<'_>) -> Result<(), Error> {
+    let bytes = yaml::strip_bom(bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     let mut count = 0u64;
     let mut counting = |v: Value| {
@@ -86,58 +89,21 @@ pub fn for_each_object(bytes: &[u8], origin: &str, f: &mut Sink<'_>) -> Result<(
                 "{origin}: empty input, no Kubernetes objects"
             )));
         }
-        Some(b'{') | Some(b'[') => {
-            // A first pass finds where each document of a JSON stream ends (and
-            // any syntax error, with its line); the second hands out objects.
-            let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
-            let mut start = 0;
-            let mut doc = 0;
-            while let Some(r) = stream.next() {
-                r.map_err(|e| json_error(origin, &e))?;
-                let end = stream.byte_offset();
-                doc += 1;
-                let at = format!("{origin}: document {doc}");
-                let mut failed = None;
-                let seed = DocSeed {
-                    at: &at,
-                    sink: &mut counting,
-                    failed: &mut failed,
-                };
-                let result = seed.deserialize(&mut serde_json::Deserializer::from_slice(
-                    &bytes[start..end],
-                ));
-                if let Some(e) = failed {
-                    return Err(e);
-                }
-                result.map_err(|e| json_error(origin, &e))?;
-                start = end;
-            }
-        }
-        Some(_) => {
-            for (i, doc) in serde_yaml::Deserializer::from_slice(bytes).enumerate() {
-                let v = Value::deserialize(doc).map_err(|e| {
-                    let at = e
-                        .location()
-                        .map(|l| format!(" at line {} column {}", l.line(), l.column()))
-                        .unwrap_or_default();
-                    Error::input(format!(
-                        "{origin}: invalid YAML in document {}{at}: {}",
-                        i + 1,
-                        yaml_reason(&e)
-                    ))
-                })?;
-                let at = format!("{origin}: document {}", i + 1);
-                match v {
-                    Value::Null => {}
-                    Value::Array(items) => {
-                        for (j, item) in items.into_iter().enumerate() {
-                            push_object(item, &mut counting, &|| format!("{at}, element {j}"))?;
-                        }
-                    }
-                    v => push_object(v, &mut counting, &|| at.clone())?,
+        Some(b'{') | Some(b'[') => match json_objects(bytes, origin, 0, &mut counting)? {
+            JsonEnd::Done => {}
+            JsonEnd::OutOfRange { handed } => {
+                // Rare, so the copy is only made when needed.
+                let patched = infinite_numbers_as_strings(bytes);
+                if let JsonEnd::OutOfRange { .. } =
+                    json_objects(&patched, origin, handed, &mut counting)?
+                {
+                    return Err(Error::input(format!(
+                        "{origin}: invalid JSON: number out of range"
+                    )));
                 }
             }
-        }
+        },
+        Some(_) => yaml_objects(bytes, origin, &mut counting)?,
     }
     if count == 0 {
         return Err(Error::input(format!(
@@ -147,12 +113,360 @@ pub fn for_each_object(bytes: &[u8], origin: &str, f: &mut Sink<'_>) -> Result<(
     Ok(())
 }
 
-fn json_error(origin: &str, e: &serde_json::Error) -> Error {
+enum JsonEnd {
+    Done,
+    /// serde_json refused a number beyond f64 after `handed` objects.
+    OutOfRange {
+        handed: u64,
+    },
+}
+
+/// The objects of a JSON stream, the first `skip` left out.
+fn json_objects(bytes: &[u8], origin: &str, skip: u64, f: &mut Sink<'_>) -> Result<JsonEnd, Error> {
+    let mut handed = 0u64;
+    let mut sink = |v: Value| {
+        handed += 1;
+        if handed <= skip { Ok(()) } else { f(v) }
+    };
+    // A first pass finds where each document of a JSON stream ends (and any
+    // syntax error, with its line); the second hands out objects.
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
+    let mut start = 0;
+    let mut doc = 0;
+    while let Some(r) = stream.next() {
+        if let Err(e) = r {
+            if json_reason(&e) == "number out of range" {
+                return Ok(JsonEnd::OutOfRange { handed });
+            }
+            return Err(json_error(origin, &e));
+        }
+        let end = stream.byte_offset();
+        doc += 1;
+        let at = format!("{origin}: document {doc}");
+        let mut failed = None;
+        let seed = DocSeed {
+            at: &at,
+            sink: &mut sink,
+            failed: &mut failed,
+        };
+        let result = seed.deserialize(&mut serde_json::Deserializer::from_slice(
+            &bytes[start..end],
+        ));
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Err(e) = result {
+            if json_reason(&e) == "number out of range" {
+                return Ok(JsonEnd::OutOfRange { handed });
+            }
+            return Err(json_error(origin, &e));
+        }
+        start = end;
+    }
+    Ok(JsonEnd::Done)
+}
+
+/// `bytes` with each JSON number beyond f64 replaced by the string `"+Inf"`
+/// or `"-Inf"`: what a YAML `.inf` becomes (see [`json_value`]), and what
+/// the engine reads as the float, as KSM's ParseFloat and `%v` do.
+fn infinite_numbers_as_strings(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'"' {
+            // Copy the string, escapes included.
+            let mut j = i + 1;
+            while j < bytes.len() && bytes[j] != b'"' {
+                j += if bytes[j] == b'\\' { 2 } else { 1 };
+            }
+            let end = (j + 1).min(bytes.len());
+            out.extend_from_slice(&bytes[i..end]);
+            i = end;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let len = bytes[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+                .count();
+            let number = &bytes[i..i + len];
+            let value = std::str::from_utf8(number)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok());
+            match value {
+                Some(v) if v.is_infinite() => {
+                    out.extend_from_slice(if v > 0.0 { b"\"+Inf\"" } else { b"\"-Inf\"" })
+                }
+                _ => out.extend_from_slice(number),
+            }
+            i += len;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Where a YAML document or list entry lies in the text.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    /// 0-based line and column (in characters) of `start`.
+    line: usize,
+    column: usize,
+}
+
+impl Span {
+    /// The node's text, alone, indented as it was: a block node's first line
+    /// keeps its column (what preceded it was `- ` and indentation). A flow
+    /// node far along a line needs no indentation, and gets none, so that a
+    /// one-line list costs no more than its length.
+    fn text(&self, bytes: &[u8]) -> Vec<u8> {
+        let pad = if self.column <= 256 { self.column } else { 0 };
+        let mut text = Vec::with_capacity(pad + self.end - self.start);
+        text.resize(pad, b' ');
+        text.extend_from_slice(&bytes[self.start..self.end]);
+        text
+    }
+}
+
+/// One YAML document as the event pass saw it.
+#[derive(Default)]
+struct Outline {
+    /// The top-level `kind`, when it is a scalar.
+    kind: Option<String>,
+    /// The entries of a top-level `items` sequence.
+    items: Option<Vec<Span>>,
+    /// Aliases or merge keys: entries cannot be parsed alone.
+    whole_only: bool,
+    /// The document is empty (null).
+    empty: bool,
+}
+
+/// The objects of a YAML stream. Each document is outlined by one pass of
+/// libyaml's event parser (which holds no tree and stops at the depth limit);
+/// the entries of a `List` are then parsed one by one, any other document whole.
+fn yaml_objects(bytes: &[u8], origin: &str, f: &mut Sink<'_>) -> Result<(), Error> {
+    let mut scan = Scanner::new(bytes);
+    let mut doc = 0usize;
+    // Where serde_yaml starts to explain a syntax error, and which document that is.
+    let mut region = (0usize, 1usize);
+    loop {
+        let Some(ev) = scan.next_event() else {
+            return Ok(());
+        };
+        let ev = ev.map_err(|e| scan_error(bytes, origin, region, e))?;
+        match ev.kind {
+            Kind::DocumentStart => {
+                doc += 1;
+                region = (ev.start, doc);
+                let (outline, end) = outline_document(&mut scan)
+                    .map_err(|e| scan_error(bytes, origin, region, e))?;
+                let whole = Span {
+                    start: ev.start,
+                    end,
+                    line: ev.line,
+                    column: ev.column,
+                };
+                region = (end, doc + 1);
+                yaml_document(bytes, origin, doc, whole, outline, f)?;
+            }
+            Kind::StreamEnd => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+fn yaml_document(
+    bytes: &[u8],
+    origin: &str,
+    doc: usize,
+    whole: Span,
+    outline: Outline,
+    f: &mut Sink<'_>,
+) -> Result<(), Error> {
+    let at = format!("{origin}: document {doc}");
+    if outline.empty {
+        return Ok(());
+    }
+    let is_list = outline.kind.is_some_and(|k| k.ends_with("List"));
+    if let (true, false, Some(items)) = (is_list, outline.whole_only, outline.items) {
+        for (j, span) in items.into_iter().enumerate() {
+            let item_at = format!("{at}, items[{j}]");
+            let item = parse_yaml(&span.text(bytes), span.line, false)
+                .map_err(|e| yaml_error(origin, &format!("document {doc}, items[{j}]"), &e))?;
+            push_object(item, f, &|| item_at.clone())?;
+        }
+        return Ok(());
+    }
+    let v = parse_yaml(&whole.text(bytes), whole.line, outline.whole_only)
+        .map_err(|e| yaml_error(origin, &format!("document {doc}"), &e))?;
+    match v {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for (j, item) in items.into_iter().enumerate() {
+                push_object(item, f, &|| format!("{at}, element {j}"))?;
+            }
+            Ok(())
+        }
+        v => push_object(v, f, &|| at.clone()),
+    }
+}
+
+/// A YAML error with its line in the whole input.
+struct YamlError {
+    line: Option<(usize, usize)>,
+    reason: String,
+}
+
+/// Parses one document whose text starts on 0-based line `line` of the
+/// input; with `merge`, YAML merge keys are applied as yaml.v3 does.
+fn parse_yaml(text: &[u8], line: usize, merge: bool) -> Result<Value, YamlError> {
+    let err = |e: serde_yaml::Error| YamlError {
+        line: e.location().map(|l| (l.line() + line, l.column())),
+        reason: yaml_reason(&e),
+    };
+    let de = serde_yaml::Deserializer::from_slice(text);
+    if !merge {
+        return json_value(de).map_err(err);
+    }
+    let mut v = serde_yaml::Value::deserialize(de).map_err(err)?;
+    v.apply_merge().map_err(err)?;
+    json_value(v).map_err(err)
+}
+
+fn yaml_error(origin: &str, what: &str, e: &YamlError) -> Error {
+    let at = e
+        .line
+        .map(|(l, c)| format!(" at line {l} column {c}"))
+        .unwrap_or_default();
     Error::input(format!(
-        "{origin}: invalid JSON at line {} column {}: {}",
+        "{origin}: invalid YAML in {what}{at}: {}",
+        e.reason
+    ))
+}
+
+/// A failed event pass: the depth limit, or a syntax error that serde_yaml
+/// explains from `region` on.
+fn scan_error(bytes: &[u8], origin: &str, region: (usize, usize), e: ScanError) -> Error {
+    let (start, doc) = region;
+    if let ScanError::TooDeep { .. } = e {
+        return Error::input(format!("{origin}: document {doc}: {e}"));
+    }
+    let line = bytes[..start].iter().filter(|b| **b == b'\n').count();
+    let explained = serde_yaml::Deserializer::from_slice(&bytes[start..])
+        .next()
+        .map(|d| IgnoredAny::deserialize(d).err());
+    let e = match explained {
+        Some(Some(e)) => YamlError {
+            line: e.location().map(|l| (l.line() + line, l.column())),
+            reason: yaml_reason(&e),
+        },
+        _ => YamlError {
+            line: None,
+            reason: "not YAML".into(),
+        },
+    };
+    yaml_error(origin, &format!("document {doc}"), &e)
+}
+
+/// Reads the events of one document after its start; returns its outline
+/// and where it ends.
+fn outline_document(scan: &mut Scanner<'_>) -> Result<(Outline, usize), ScanError> {
+    let mut outline = Outline::default();
+    let root = expect_event(scan)?;
+    match root.kind {
+        Kind::MappingStart => loop {
+            let key = expect_event(scan)?;
+            if key.kind == Kind::MappingEnd {
+                break;
+            }
+            let name = (key.kind == Kind::Scalar).then(|| scan.scalar().to_vec());
+            skip_node(scan, key, &mut outline)?;
+            let value = expect_event(scan)?;
+            match (name.as_deref(), value.kind) {
+                (Some(b"kind"), Kind::Scalar) => {
+                    outline.kind = Some(String::from_utf8_lossy(scan.scalar()).into_owned());
+                }
+                (Some(b"items"), Kind::SequenceStart) => {
+                    let mut items = Vec::new();
+                    loop {
+                        let item = expect_event(scan)?;
+                        if item.kind == Kind::SequenceEnd {
+                            break;
+                        }
+                        let end = skip_node(scan, item, &mut outline)?;
+                        items.push((item, end));
+                    }
+                    outline.items = Some(
+                        items
+                            .into_iter()
+                            .map(|(ev, end)| Span {
+                                start: ev.start,
+                                end,
+                                line: ev.line,
+                                column: ev.column,
+                            })
+                            .collect(),
+                    );
+                }
+                _ => {
+                    skip_node(scan, value, &mut outline)?;
+                }
+            }
+        },
+        _ => {
+            outline.empty = root.kind == Kind::Scalar && root.plain && scan.scalar().is_empty();
+            skip_node(scan, root, &mut outline)?;
+        }
+    }
+    let end = expect_event(scan)?;
+    Ok((outline, end.end))
+}
+
+fn expect_event(scan: &mut Scanner<'_>) -> Result<yaml::Event, ScanError> {
+    scan.next_event().unwrap_or(Err(ScanError::Syntax))
+}
+
+/// Reads the rest of the node `first` starts; returns where it ends.
+fn skip_node(
+    scan: &mut Scanner<'_>,
+    first: yaml::Event,
+    outline: &mut Outline,
+) -> Result<usize, ScanError> {
+    let mut ev = first;
+    let mut open = 0usize;
+    loop {
+        match ev.kind {
+            Kind::SequenceStart | Kind::MappingStart => open += 1,
+            Kind::SequenceEnd | Kind::MappingEnd => open -= 1,
+            Kind::Alias => outline.whole_only = true,
+            // Maybe a merge key: only a whole document can be merged.
+            Kind::Scalar if ev.plain && scan.scalar() == b"<<" => outline.whole_only = true,
+            _ => {}
+        }
+        if open == 0 {
+            return Ok(ev.end);
+        }
+        ev = expect_event(scan)?;
+    }
+}
+
+fn json_error(origin: &str, e: &serde_json::Error) -> Error {
+    let reason = match json_reason(e) {
+        r if r == "recursion limit exceeded" => {
+            format!(
+                "nested deeper than {} levels (the limit)",
+                yaml::DEPTH_LIMIT
+            )
+        }
+        r => r,
+    };
+    Error::input(format!(
+        "{origin}: invalid JSON at line {} column {}: {reason}",
         e.line(),
         e.column(),
-        json_reason(e)
     ))
 }
 
@@ -288,6 +602,87 @@ fn push_object(v: Value, out: &mut Sink<'_>, at: &dyn Fn() -> String) -> Result<
     out(v)
 }
 
+/// A JSON value from a YAML document, with what JSON cannot hold kept:
+/// `.inf`, `-.inf` and `.nan` become the strings `+Inf`, `-Inf` and `NaN`
+/// (not nulls), which the engine reads as those floats, as KSM does: ParseFloat
+/// for values, and Go's `%v` of the float is the same text for labels.
+fn json_value<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    d.deserialize_any(JsonVisitor)
+}
+
+struct JsonVisitor;
+
+impl<'de> DeserializeSeed<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(match serde_json::Number::from_f64(v) {
+            Some(n) => Value::Number(n),
+            None => Value::String(crate::model::go_float(v)),
+        })
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        json_value(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(JsonVisitor)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            out.insert(k, map.next_value_seed(JsonVisitor)?);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 fn json_reason(e: &serde_json::Error) -> String {
     let s = e.to_string();
     match s.find(" at line ") {
@@ -324,6 +719,32 @@ mod tests {
         assert_eq!(names(&parse_objects(stream, "x").unwrap()), ["a", "b"]);
         let yaml = b"---\napiVersion: a/v1\nkind: K\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: a/v1\n  kind: K\n  metadata: {name: b}\n";
         assert_eq!(names(&parse_objects(yaml, "x").unwrap()), ["a", "b"]);
+    }
+
+    /// Entries parsed one by one read as the whole List does, whatever the layout.
+    #[test]
+    fn streamed_list_entries_equal_the_whole_document() {
+        let lists: &[&str] = &[
+            "apiVersion: v1\nitems:\n- apiVersion: a/v1\n  kind: K\n  metadata:\n    name: a\n    annotations:\n      text: |\n        line one\n          indented\n      folded: >-\n        x\n        y\n  spec: {list: [1, 2.5, true, null, ~, \"q\"]}\n# between\n- apiVersion: a/v1\n  kind: K\n  metadata: {name: b}\n  plain: multi\n    line\n  quoted: \"multi\n    line\"\nkind: List\nmetadata: {resourceVersion: \"\"}\n",
+            "kind: List\nitems:\n  - apiVersion: a/v1\n    kind: K\n    metadata: {name: a}\n  -   apiVersion: a/v1\n      kind: K\n      metadata: {name: b}\n",
+            "kind: List\r\nitems:\r\n- apiVersion: a/v1\r\n  kind: K\r\n  metadata: {name: a, u: \"\u{e9}\u{65e5}\"}\r\n",
+            "kind: List\nitems: [{apiVersion: a/v1, kind: K, metadata: {name: a}},\n  {apiVersion: a/v1, kind: K,\n   metadata: {name: b}}]\n",
+            "--- !!map\nkind: SomeList\nitems:\n- !!map\n  apiVersion: a/v1\n  kind: K\n  metadata: {name: a}\n  n: [.inf, -.Inf, .NaN, 0x1f, 1e3]\n",
+        ];
+        for list in lists {
+            let got = parse_objects(list.as_bytes(), "l").unwrap();
+            let whole: Value = serde_yaml::from_str(
+                &list
+                    .replace(".inf", "\"+Inf\"")
+                    .replace("-.Inf", "\"-Inf\"")
+                    .replace(".NaN", "\"NaN\""),
+            )
+            .unwrap();
+            let Value::Array(want) = whole["items"].clone() else {
+                panic!("{list}")
+            };
+            assert_eq!(got, want, "{list}");
+        }
     }
 
     #[test]

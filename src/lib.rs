@@ -18,7 +18,6 @@ pub mod render;
 pub mod run;
 pub mod shared;
 pub mod source;
-pub mod text;
 pub mod ui;
 
 pub use error::{Error, ExitKind};

@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::text::visible;
+use crate::shared::text::visible;
 
 /// What the user asked to see on stderr.
 #[derive(Debug, Clone, Copy, Default)]

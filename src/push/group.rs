@@ -67,7 +67,7 @@ impl Target {
     /// Checks the options; nothing is read from the network or the kubeconfig.
     pub fn new(args: &PushOptions) -> Result<Target, Error> {
         let raw = args.url.as_str();
-        let shown = crate::text::redact_userinfo(raw);
+        let shown = crate::shared::text::redact_userinfo(raw);
         let bad = |why: String| Error::usage(format!("--pushgateway {shown:?}: {why}"));
         let like = "expected a URL like http://pushgateway:9091";
         if !raw.contains("://") {

@@ -353,7 +353,7 @@ pub(super) fn or_dash(s: &str) -> String {
 /// Text from objects, control characters made visible: a row stays one line
 /// and nothing reaches the terminal raw.
 pub(super) fn cell(s: &str) -> String {
-    crate::text::visible(s).into_owned()
+    crate::shared::text::visible(s).into_owned()
 }
 
 pub(super) fn truncate(s: &str, max: usize) -> String {

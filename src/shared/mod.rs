@@ -4,3 +4,4 @@
 pub mod duration;
 pub mod io;
 pub mod names;
+pub mod text;

@@ -6,10 +6,14 @@
 mod cli;
 mod cluster_live;
 mod completions;
+mod engine_semantics;
+mod formats;
 mod krew_manifest;
+mod projection;
 mod push_clusters;
 mod push_cronjob_example;
 mod push_prometheus_e2e;
 mod push_pushgateway;
 mod push_transport;
 mod pushgateway;
+mod reference_config;

@@ -17,9 +17,6 @@
 //! CPU time and peak RSS come from GNU time (`/usr/bin/time`, Debian's `time`);
 //! wall time is measured here. Each figure is the median of several runs.
 
-#[path = "../tests/support/fake_apiserver.rs"]
-mod fake_apiserver;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,17 +1,13 @@
 //! Pushing what live clusters gave: partial listings, and one group per
 //! cluster with several contexts. Fake API servers, real Pushgateway.
 
-#[path = "support/fake_apiserver.rs"]
-mod fake_apiserver;
-#[path = "support/pushgateway.rs"]
-mod pushgateway;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use fake_apiserver::{FakeApiServer, Fault, Options, write_kubeconfig_multi};
-use pushgateway::{Pushgateway, Series, fixture};
 use serde_json::Value;
+
+use crate::pushgateway::{self, Pushgateway, Series, fixture};
 
 /// The binary reading only the given kubeconfig, not in a pod.
 fn tap_metrics(kubeconfig: &Path) -> assert_cmd::Command {

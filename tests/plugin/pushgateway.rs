@@ -3,8 +3,6 @@
 //!
 //! A missing binary fails the test under `CI=true` and skips it elsewhere
 //! (`apt-get install -y prometheus-pushgateway prometheus`).
-// Each test crate that includes this file uses a different subset of it.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -37,7 +35,8 @@ pub fn require(bin: &str) -> Option<PathBuf> {
 pub struct Server {
     child: Child,
     pub port: u16,
-    pub dir: tempfile::TempDir,
+    /// The server's working directory, removed when the server is dropped.
+    _dir: tempfile::TempDir,
     log: PathBuf,
 }
 
@@ -67,7 +66,7 @@ impl Server {
                     return Server {
                         child,
                         port,
-                        dir,
+                        _dir: dir,
                         log,
                     };
                 }
@@ -104,7 +103,8 @@ fn free_port() -> u16 {
 
 /// A running Pushgateway.
 pub struct Pushgateway {
-    pub server: Server,
+    /// Held for its `Drop`, which stops the process.
+    _server: Server,
     /// `http://127.0.0.1:PORT` (or https with a TLS web config).
     pub url: String,
 }
@@ -146,7 +146,10 @@ impl Pushgateway {
         });
         let scheme = if tls { "https" } else { "http" };
         let url = format!("{scheme}://127.0.0.1:{}", server.port);
-        Some(Pushgateway { server, url })
+        Some(Pushgateway {
+            _server: server,
+            url,
+        })
     }
 
     /// `GET /metrics` (plain HTTP gateways only).

@@ -11,9 +11,9 @@ use tap_metrics::model::MetricSet;
 use tap_metrics::render::{self, Format, TableOptions};
 use tap_metrics::source::file::parse_objects;
 
-const REFERENCE: &str = include_str!("fixtures/tap-ksm-values-example.yaml");
-const OBJECTS: &[u8] = include_bytes!("../examples/tap-objects.yaml");
-const QUERIES: &str = include_str!("fixtures/tap-promql-queries.tsv");
+const REFERENCE: &str = include_str!("../fixtures/tap-ksm-values-example.yaml");
+const OBJECTS: &[u8] = include_bytes!("../../examples/tap-objects.yaml");
+const QUERIES: &str = include_str!("../fixtures/tap-promql-queries.tsv");
 
 /// The two label names the reference misspells, and our spelling.
 const RENAMED: [(&str, &str); 2] = [

@@ -1,13 +1,13 @@
 //! Pushing to Debian's real `prometheus-pushgateway`, driven through the built binary.
 
-#[path = "support/pushgateway.rs"]
-mod pushgateway;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use pushgateway::{Pushgateway, Series, expected_series, fixture, fixture_subset, tap_metrics};
 use serde_json::Value;
+
+use crate::pushgateway::{
+    Pushgateway, Series, expected_series, fixture, fixture_subset, tap_metrics,
+};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -44,7 +44,7 @@ fn evaluate(engine: &Engine, objects: &[Value], projected: bool) -> (String, Vec
 fn tap_default_gives_the_same_samples_from_projected_objects() {
     let engine = Engine::compile(&config::tap_default().config, "default").unwrap();
     let objects = parse_objects(
-        include_bytes!("../examples/tap-objects.yaml"),
+        include_bytes!("../../examples/tap-objects.yaml"),
         "examples/tap-objects.yaml",
     )
     .unwrap();

@@ -3,15 +3,13 @@
 //! every published TAP query evaluated there; and the monitoring suite
 //! (`monitoring rules|dashboards`) checked by promtool and evaluated there.
 
-#[path = "support/pushgateway.rs"]
-mod pushgateway;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use pushgateway::{Prometheus, Pushgateway, fixture, promtool, tap_metrics};
 use serde_json::Value;
+
+use crate::pushgateway::{self, Prometheus, Pushgateway, fixture, promtool, tap_metrics};
 
 fn tsv(name: &str) -> Vec<Vec<String>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

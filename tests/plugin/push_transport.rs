@@ -3,9 +3,6 @@
 //! cannot be made to do (a bearer token check, 5xx, redirects, hanging) runs
 //! against a scripted HTTP server.
 
-#[path = "support/pushgateway.rs"]
-mod pushgateway;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -13,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use pushgateway::{Pushgateway, fixture, tap_metrics};
+
+use crate::pushgateway::{self, Pushgateway, fixture, tap_metrics};
 
 /// bcrypt of "correct horse battery", cost 4 (made once with Python's
 /// `crypt.crypt(pw, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))`).

@@ -1,14 +1,12 @@
 //! `examples/cronjob`: the least-privilege ClusterRole matches the embedded
 //! config exactly, the CronJob's arguments push, and the scrape config is valid.
 
-#[path = "support/pushgateway.rs"]
-mod pushgateway;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pushgateway::{Pushgateway, fixture, tap_metrics};
 use serde_yaml::Value;
+
+use crate::pushgateway::{self, Pushgateway, fixture, tap_metrics};
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -36,7 +36,11 @@ fn rendered(set: &MetricSet, format: Format) -> String {
 }
 
 fn fixtures() -> Vec<Value> {
-    parse_objects(include_bytes!("../examples/tap-objects.yaml"), "fixtures").unwrap()
+    parse_objects(
+        include_bytes!("../../examples/tap-objects.yaml"),
+        "fixtures",
+    )
+    .unwrap()
 }
 
 /// `promtool check metrics` on `text`: Err with its output on a parse error.

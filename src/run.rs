@@ -14,6 +14,7 @@ use crate::output::AtomicFile;
 use crate::push::Pusher;
 use crate::render::{self, Format};
 use crate::shared::io::io_reason;
+use crate::shared::text::visible;
 use crate::source::cluster::{self, ClusterOptions};
 use crate::source::file;
 use crate::ui::Ui;
@@ -126,7 +127,7 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
     }
     match (plan.format, file) {
         (Some(format), Some(mut file)) => {
-            render::render(&set, format, &plan.table, file.writer())
+            render::render_unique(&set, format, &plan.table, file.writer())
                 .map_err(|e| file_error(&file, &e))?;
             finish_file(file, &origin, plan.partial_ok, &ui)?;
         }
@@ -136,7 +137,8 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
     Ok(outcome_of(&origin))
 }
 
-/// Puts a written output file in place, unless the snapshot is partial: the
+/// Puts a written output file in place (its series unique, as a collector
+/// needs), unless the snapshot is partial: the
 /// file's readers (a textfile collector) would lose the series of what could
 /// not be read, so the previous file stays, as a push keeps its group.
 fn finish_file(file: AtomicFile, origin: &Origin, partial_ok: bool, ui: &Ui) -> Result<(), Error> {
@@ -178,7 +180,8 @@ fn stream_cluster_to_file(
         ))
     };
     let mut stream = render::Stream::new(format, &names, file.writer())
-        .expect("only streamable formats come here");
+        .expect("only streamable formats come here")
+        .unique();
     let collected = cluster::collect(engine, opts, errors, &plan.ui, &mut |fam| {
         stream.family(&fam).map_err(failed)
     })?;
@@ -294,7 +297,8 @@ fn validate(path: &str, strict: bool) -> Result<Outcome, Error> {
     let engine = Engine::compile(&loaded.config, &loaded.origin)?;
     let metrics: usize = engine.resources().iter().map(|r| r.families.len()).sum();
     write_stdout(|out| {
-        writeln!(out, "config {}: {}", loaded.origin, loaded.form)?;
+        // The path and the kinds come from the user: shown, never obeyed.
+        writeln!(out, "config {}: {}", visible(&loaded.origin), loaded.form)?;
         writeln!(
             out,
             "{} resources, {} metrics",
@@ -302,7 +306,7 @@ fn validate(path: &str, strict: bool) -> Result<Outcome, Error> {
             metrics
         )?;
         for r in engine.resources() {
-            writeln!(out, "  {}", r.gvk)?;
+            writeln!(out, "  {}", visible(&r.gvk.to_string()))?;
             for f in &r.families {
                 writeln!(out, "    {} ({})", f.name, f.metric_type.as_str())?;
             }

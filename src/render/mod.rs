@@ -56,12 +56,34 @@ pub fn render(
     table: &TableOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_set(set, format, table, out, false)
+}
+
+/// [`render`], with duplicate series dropped in Prometheus text too, as a
+/// scraper of a file (node_exporter's textfile collector) requires.
+pub fn render_unique(
+    set: &MetricSet,
+    format: Format,
+    table: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_set(set, format, table, out, true)
+}
+
+fn write_set(
+    set: &MetricSet,
+    format: Format,
+    table: &TableOptions,
+    out: &mut dyn Write,
+    unique: bool,
+) -> io::Result<()> {
     if format == Format::Summary {
         return summary::render(set, table, out);
     }
     let Some(mut stream) = Stream::new(format, &set.names, out) else {
         return table::render(set, table, out);
     };
+    stream.unique = unique;
     for fam in &set.families {
         stream.family(fam)?;
     }
@@ -127,6 +149,8 @@ pub struct Stream<'a> {
     names: &'a BTreeSet<String>,
     out: BufWriter<&'a mut dyn Write>,
     families: usize,
+    /// Drop duplicate series in Prometheus text too (OpenMetrics always does).
+    unique: bool,
 }
 
 impl<'a> Stream<'a> {
@@ -142,7 +166,15 @@ impl<'a> Stream<'a> {
             names,
             out: BufWriter::with_capacity(64 * 1024, out),
             families: 0,
+            unique: false,
         })
+    }
+
+    /// Drops duplicate series in every format, as a scraper of the output
+    /// requires (see [`SeenSeries`]).
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
     }
 
     /// What comes before the first family.
@@ -163,6 +195,10 @@ impl<'a> Stream<'a> {
         self.families += 1;
         match self.format {
             Format::Openmetrics => openmetrics::family(&mut self.out, fam, self.names)?,
+            Format::Prometheus if self.unique => {
+                let mut seen = SeenSeries::default();
+                prometheus::family_where(&mut self.out, fam, |s| Ok(seen.insert(s.labels)))?
+            }
             Format::Prometheus => prometheus::family(&mut self.out, fam)?,
             Format::Json => json::family(&mut self.out, fam, first)?,
             Format::Table | Format::Summary => unreachable!("tables are not streamed"),

@@ -535,6 +535,25 @@ fn tables_and_messages_never_write_terminal_controls() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // And in what `config validate` prints: the path and the config's kinds.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("evil\x1b]0;x\x07.yaml");
+    std::fs::write(
+        &config,
+        "kind: CustomResourceStateMetrics\nspec:\n  resources:\n  - groupVersionKind: \
+         {group: \"a\\e[2J\", version: v1, kind: K}\n    metrics:\n    - name: m\n      \
+         each: {type: Info, info: {labelsFromPath: {x: [a]}}}\n",
+    )
+    .unwrap();
+    let out = cmd()
+        .args(["config", "validate"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!raw(&out.stdout), "{text}");
+    assert!(text.contains("a^[[2J/v1/K"), "{text}");
 }
 
 /// The kinds of the embedded config, with the family and condition type the

@@ -17,3 +17,4 @@ mod push_pushgateway;
 mod push_transport;
 mod pushgateway;
 mod reference_config;
+mod textfile;

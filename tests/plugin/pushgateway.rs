@@ -1,8 +1,9 @@
-//! Debian's real `prometheus-pushgateway` and `prometheus`, started on free
-//! 127.0.0.1 ports for one test and killed when dropped.
+//! Debian's real `prometheus-pushgateway`, `prometheus` and
+//! `prometheus-node-exporter`, started on free 127.0.0.1 ports for one test
+//! and killed when dropped.
 //!
 //! A missing binary fails the test under `CI=true` and skips it elsewhere
-//! (`apt-get install -y prometheus-pushgateway prometheus`).
+//! (`apt-get install -y prometheus-pushgateway prometheus prometheus-node-exporter`).
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -21,7 +22,7 @@ pub fn require(bin: &str) -> Option<PathBuf> {
     });
     if found.is_none() {
         let note = format!(
-            "{bin} is not installed (apt-get install -y prometheus-pushgateway prometheus)"
+            "{bin} is not installed (apt-get install -y prometheus-pushgateway prometheus prometheus-node-exporter)"
         );
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("{note}; CI must run this test");
@@ -201,6 +202,37 @@ impl Pushgateway {
                 .expect("push to the gateway");
             (r.status().as_u16(), r.text().await.unwrap_or_default())
         })
+    }
+}
+
+/// A running node_exporter with only the textfile collector, reading `dir`.
+pub struct NodeExporter {
+    pub server: Server,
+    pub url: String,
+}
+
+impl NodeExporter {
+    /// `None` when `prometheus-node-exporter` is not installed (outside CI).
+    pub fn start(dir: &Path) -> Option<NodeExporter> {
+        let bin = require("prometheus-node-exporter")?;
+        let server = Server::start(&bin, |port, _| {
+            vec![
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                "--collector.disable-defaults".into(),
+                "--collector.textfile".into(),
+                format!("--collector.textfile.directory={}", dir.display()),
+                "--log.level=warn".into(),
+            ]
+        });
+        let url = format!("http://127.0.0.1:{}", server.port);
+        Some(NodeExporter { server, url })
+    }
+
+    /// One scrape of `/metrics`, parsed.
+    pub fn scrape(&self) -> Vec<(String, BTreeMap<String, String>, f64)> {
+        let (status, body) = http(&format!("{}/metrics", self.url), &[]);
+        assert_eq!(status, 200, "GET /metrics: {body}");
+        parse_text(&body)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod answers;
 mod kubeconfig;
+mod output_file;
 mod runtime;
 mod targets;
 

@@ -250,6 +250,14 @@ proptest! {
         }
         let js = rendered(&set, Format::Json);
         prop_assert!(serde_json::from_str::<Value>(&js).is_ok(), "{}", js);
+        // The formats for people never write a terminal control character.
+        for (format, wide) in [(Format::Table, false), (Format::Table, true), (Format::Summary, false)] {
+            let opts = TableOptions { wide, width: Some(100), ..TableOptions::default() };
+            let mut out = Vec::new();
+            render::render(&set, format, &opts, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{}", text);
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::model::{Family, Incomplete, Origin, ResourceSummary};
 use crate::ui::Ui;
 
-pub use kubeconfig::Connection;
+pub use kubeconfig::{Connection, Env as KubeconfigEnv, SearchPath};
 use list::ListOptions;
 
 /// How to reach the cluster(s) and what to list, checked by the CLI layer.

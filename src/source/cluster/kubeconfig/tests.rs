@@ -271,9 +271,9 @@ mod hostile {
                 let q = |s: &str| serde_json::to_string(s).unwrap();
                 let mut doc = format!(
                     "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n\
-                     - name: c\n  cluster: {{server: {}, certificate-authority-data: {}}}\n\
-                     users:\n- name: u\n  user: {{token: {}, as: {}, as-groups: {}}}\n\
-                     contexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
+                         - name: c\n  cluster: {{server: {}, certificate-authority-data: {}}}\n\
+                         users:\n- name: u\n  user: {{token: {}, as: {}, as-groups: {}}}\n\
+                         contexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
                     q(&server),
                     q(&ca),
                     q(&format!("{SECRET}{token_tail}")),

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::cli::Cli;
 use crate::config;
 use crate::engine::Engine;
+use crate::source::cluster::KubeconfigEnv;
 
 /// The executable the shell scripts complete.
 const BIN_NAME: &str = "kubectl-tap_metrics";
@@ -325,15 +326,8 @@ impl<'a> Line<'a> {
     fn kubeconfig(&self) -> KubeNames {
         let files: Vec<PathBuf> = if let Some(path) = self.values.get(KUBECONFIG) {
             vec![PathBuf::from(path)]
-        } else if let Some(list) = std::env::var_os("KUBECONFIG").filter(|l| !l.is_empty()) {
-            std::env::split_paths(&list)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
         } else {
-            std::env::home_dir()
-                .map(|home| home.join(".kube").join("config"))
-                .into_iter()
-                .collect()
+            KubeconfigEnv::from_process().search_path().files
         };
         let mut names = KubeNames::default();
         for file in files {

@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::PASSWORD_ENV;
 use crate::error::Error;
+use crate::shared::retry::{Step, doubling, retry};
 use crate::ui::Ui;
 
 /// Attempts per request, the first one included.
@@ -162,56 +163,62 @@ impl Transport {
         ui: &Ui,
     ) -> Result<StatusCode, Failed> {
         let idempotent = method == Method::PUT || method == Method::DELETE;
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            let (failure, retry) = match self.once(method.clone(), url, body).await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp.status()),
-                Ok(resp) => {
-                    let status = resp.status();
-                    let location = resp
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .map(str::to_string);
-                    let text = resp.text().await.unwrap_or_default();
-                    let failure = Failed {
-                        message: answer(&self.gateway, status, &text, location.as_deref(), what),
-                        unreachable: false,
-                    };
-                    (failure, status.is_server_error() && idempotent)
+        retry(|attempt| {
+            let method = method.clone();
+            async move {
+                let (failure, retryable) = match self.once(method, url, body).await {
+                    Ok(resp) if resp.status().is_success() => return Step::Done(resp.status()),
+                    Ok(resp) => {
+                        let status = resp.status();
+                        let location = resp
+                            .headers()
+                            .get(reqwest::header::LOCATION)
+                            .and_then(|l| l.to_str().ok())
+                            .map(str::to_string);
+                        let text = resp.text().await.unwrap_or_default();
+                        let failure = Failed {
+                            message: answer(
+                                &self.gateway,
+                                status,
+                                &text,
+                                location.as_deref(),
+                                what,
+                            ),
+                            unreachable: false,
+                        };
+                        (failure, status.is_server_error() && idempotent)
+                    }
+                    Err(e) => {
+                        let failure = Failed {
+                            message: format!(
+                                "cannot reach the Pushgateway at {} for the {what}: {}",
+                                self.gateway,
+                                chain(&e)
+                            ),
+                            unreachable: true,
+                        };
+                        (failure, e.is_connect() || idempotent)
+                    }
+                };
+                if !retryable {
+                    return Step::GiveUp(failure);
                 }
-                Err(e) => {
-                    let retry = e.is_connect() || idempotent;
-                    let failure = Failed {
-                        message: format!(
-                            "cannot reach the Pushgateway at {} for the {what}: {}",
-                            self.gateway,
-                            chain(&e)
-                        ),
-                        unreachable: true,
-                    };
-                    (failure, retry)
+                if attempt == ATTEMPTS {
+                    return Step::GiveUp(Failed {
+                        message: format!("{}; gave up after {ATTEMPTS} attempts", failure.message),
+                        ..failure
+                    });
                 }
-            };
-            if !retry {
-                return Err(failure);
+                let backoff = doubling(FIRST_BACKOFF, attempt);
+                ui.warn(format!(
+                    "{} (attempt {attempt} of {ATTEMPTS}); retrying in {}ms",
+                    failure.message,
+                    backoff.as_millis()
+                ));
+                Step::RetryAfter(backoff)
             }
-            if attempt == ATTEMPTS {
-                return Err(Failed {
-                    message: format!("{}; gave up after {ATTEMPTS} attempts", failure.message),
-                    ..failure
-                });
-            }
-            ui.warn(format!(
-                "{} (attempt {attempt} of {ATTEMPTS}); retrying in {}ms",
-                failure.message,
-                backoff.as_millis()
-            ));
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
-            attempt += 1;
-        }
+        })
+        .await
     }
 
     async fn once(

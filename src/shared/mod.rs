@@ -4,4 +4,5 @@
 pub mod duration;
 pub mod io;
 pub mod names;
+pub mod retry;
 pub mod text;

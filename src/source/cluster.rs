@@ -18,14 +18,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::engine::{Batch, Engine, EvalErrors};
+use crate::engine::{Assembler, Batch, Engine, EvalErrors};
 use crate::error::Error;
 use crate::model::{Family, Incomplete, Origin, ResourceSummary};
 use crate::ui::Ui;
 
-pub use kubeconfig::Connection;
+pub use kubeconfig::{Connection, Env as KubeconfigEnv, SearchPath};
 use list::ListOptions;
 
 /// How to reach the cluster(s) and what to list, checked by the CLI layer.
@@ -91,76 +91,133 @@ pub fn collect(
     let targets = runtime.block_on(kubeconfig::targets(&cluster.connection, &env))?;
     let multi = targets.len() > 1;
     let origin = origin(cluster, targets.iter().map(|t| t.name.clone()).collect());
-    let engine = Arc::new(engine.clone());
-    let progress = Arc::new(Progress::default());
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let evaluators = Arc::new(tokio::sync::Semaphore::new(cpus));
-
     let mut asm = engine.assembler();
     asm.expect(targets.len());
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
-    let cluster_label = origin.cluster_label.clone();
+    let progress = Arc::new(Progress::default());
+    let clusters = cluster_contexts(
+        engine,
+        opts,
+        targets,
+        origin.cluster_label.as_deref(),
+        &progress,
+    );
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
     let ticker = ui
         .progress_enabled()
         .then(|| runtime.spawn(progress.clone().tick(*ui)));
-    let listing = runtime.spawn(async move {
-        let handles: Vec<_> = targets
-            .into_iter()
-            .enumerate()
-            .map(|(source, t)| {
-                let labels = match &cluster_label {
-                    Some(label) => vec![(label.clone(), t.name.clone())],
-                    None => Vec::new(),
-                };
-                let ctx = list::Context {
-                    engine: engine.clone(),
-                    opts: opts.clone(),
-                    cluster: Some(t.name.clone()),
-                    labels,
-                    progress: progress.clone(),
-                    evaluators: evaluators.clone(),
-                    pages: Arc::new(tokio::sync::Semaphore::new(opts.concurrency + cpus)),
-                };
-                tokio::spawn(read_cluster(t, ctx, source, tx.clone()))
-            })
-            .collect();
-        drop(tx);
-        let mut outcomes = Vec::with_capacity(handles.len());
-        for h in handles {
-            outcomes.push(
-                h.await
-                    .map_err(|e| Error::failure(format!("listing stopped: {e}")))
-                    .and_then(|r| r),
-            );
-        }
-        outcomes
-    });
-    let stop_ticker = || {
-        if let Some(t) = &ticker {
-            t.abort();
-        }
-        ui.progress_done();
-    };
-    // Families go out while the lists run; the channel closes when they all end.
-    while let Some((source, resource, batch)) = runtime.block_on(rx.recv()) {
-        asm.deliver(source, resource, batch);
-        while let Some(fam) = asm.next_ready() {
-            if let Err(e) = ready(fam) {
-                listing.abort();
-                stop_ticker();
-                return Err(e);
-            }
-        }
+    let listing = runtime.spawn(read_clusters(clusters, tx));
+    let handed = hand_out(&runtime, rx, &mut asm, ready);
+    if handed.is_err() {
+        listing.abort();
     }
-    let outcomes = runtime.block_on(listing);
-    stop_ticker();
-    let outcomes = outcomes.map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
+    let outcomes = handed.map(|()| runtime.block_on(listing));
+    if let Some(t) = &ticker {
+        t.abort();
+    }
+    ui.progress_done();
+    let outcomes = outcomes?.map_err(|e| Error::failure(format!("listing stopped: {e}")))?;
 
-    let clusters = outcomes.len();
     let mut collected = Collected {
         resources: Vec::new(),
         origin,
     };
+    tally(outcomes, multi, &mut collected.origin, errors, ui)?;
+    // Every resource has been delivered by now; closing only guards the order.
+    asm.close();
+    while let Some(fam) = asm.next_ready() {
+        ready(fam)?;
+    }
+    collected.resources = asm.summaries().to_vec();
+    Ok(collected)
+}
+
+/// What each cluster's list tasks share, with the cluster to read: its
+/// name on the batches, its cluster label (when several are read), and its
+/// page budget; evaluation is bounded by one budget for all, one per CPU.
+fn cluster_contexts(
+    engine: &Engine,
+    opts: Arc<ListOptions>,
+    targets: Vec<kubeconfig::Target>,
+    cluster_label: Option<&str>,
+    progress: &Arc<Progress>,
+) -> Vec<(kubeconfig::Target, list::Context)> {
+    let engine = Arc::new(engine.clone());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let evaluators = Arc::new(tokio::sync::Semaphore::new(cpus));
+    targets
+        .into_iter()
+        .map(|t| {
+            let labels = match cluster_label {
+                Some(label) => vec![(label.to_string(), t.name.clone())],
+                None => Vec::new(),
+            };
+            let ctx = list::Context {
+                engine: engine.clone(),
+                opts: opts.clone(),
+                cluster: Some(t.name.clone()),
+                labels,
+                progress: progress.clone(),
+                evaluators: evaluators.clone(),
+                pages: Arc::new(tokio::sync::Semaphore::new(opts.concurrency + cpus)),
+            };
+            (t, ctx)
+        })
+        .collect()
+}
+
+/// Reads every cluster at once; each cluster's outcome, in target order.
+async fn read_clusters(
+    clusters: Vec<(kubeconfig::Target, list::Context)>,
+    deliver: UnboundedSender<Delivery>,
+) -> Vec<Result<ClusterOutcome, Error>> {
+    let handles: Vec<_> = clusters
+        .into_iter()
+        .enumerate()
+        .map(|(source, (t, ctx))| tokio::spawn(read_cluster(t, ctx, source, deliver.clone())))
+        .collect();
+    drop(deliver);
+    let mut outcomes = Vec::with_capacity(handles.len());
+    for h in handles {
+        outcomes.push(
+            h.await
+                .map_err(|e| Error::failure(format!("listing stopped: {e}")))
+                .and_then(|r| r),
+        );
+    }
+    outcomes
+}
+
+/// Hands families to `ready` while the lists run, each as soon as every
+/// list it needs has ended; returns when the channel closes (every list
+/// task has ended) or `ready` fails.
+fn hand_out(
+    runtime: &tokio::runtime::Handle,
+    mut deliveries: UnboundedReceiver<Delivery>,
+    asm: &mut Assembler,
+    ready: &mut dyn FnMut(Family) -> Result<(), Error>,
+) -> Result<(), Error> {
+    while let Some((source, resource, batch)) = runtime.block_on(deliveries.recv()) {
+        asm.deliver(source, resource, batch);
+        while let Some(fam) = asm.next_ready() {
+            ready(fam)?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds up the clusters' outcomes: warnings are shown (prefixed with the
+/// context when several clusters are read), evaluation errors merged, and
+/// clusters read in part or not at all recorded in `origin`. Fails when
+/// nothing could be read, and warns when the result is partial.
+fn tally(
+    outcomes: Vec<Result<ClusterOutcome, Error>>,
+    multi: bool,
+    origin: &mut Origin,
+    errors: &mut EvalErrors,
+    ui: &Ui,
+) -> Result<(), Error> {
+    let clusters = outcomes.len();
     let (mut read, mut unreadable, mut unreachable) = (0usize, 0usize, 0usize);
     let mut last_failure = String::new();
     for outcome in outcomes {
@@ -177,7 +234,7 @@ pub fn collect(
             ui.warn(format!("{at}{msg}"));
             last_failure = msg;
             unreachable += 1;
-            collected.origin.incomplete.push(Incomplete {
+            origin.incomplete.push(Incomplete {
                 cluster: o.name,
                 nothing_read: true,
             });
@@ -187,7 +244,7 @@ pub fn collect(
             ui.warn(format!("{at}{w}"));
         }
         if o.unreadable > 0 {
-            collected.origin.incomplete.push(Incomplete {
+            origin.incomplete.push(Incomplete {
                 cluster: o.name,
                 nothing_read: o.read == 0,
             });
@@ -206,7 +263,7 @@ pub fn collect(
             "nothing could be read: all {unreadable} resources failed (see the warnings above)"
         )));
     }
-    if !collected.origin.incomplete.is_empty() {
+    if !origin.incomplete.is_empty() {
         let mut what = Vec::new();
         if unreadable > 0 {
             what.push(format!(
@@ -221,13 +278,7 @@ pub fn collect(
         }
         ui.warn(format!("partial result: {} (exit code 5)", what.join(", ")));
     }
-    // Every resource has been delivered by now; closing only guards the order.
-    asm.close();
-    while let Some(fam) = asm.next_ready() {
-        ready(fam)?;
-    }
-    collected.resources = asm.summaries().to_vec();
-    Ok(collected)
+    Ok(())
 }
 
 /// The clusters a run would read and their label, without connecting (for

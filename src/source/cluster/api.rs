@@ -9,10 +9,14 @@ use http::StatusCode;
 use kube::client::Body;
 use serde::Deserialize;
 
+use crate::shared::retry::{Step, doubling, retry};
+
 /// Retries of a request answered 429 or 5xx, after the first attempt.
 const MAX_RETRIES: u32 = 5;
 /// The longest wait between attempts, whatever Retry-After asks for.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The wait before the first retry, doubling for each further one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 #[derive(Clone)]
 pub struct Api {
@@ -113,17 +117,15 @@ impl Api {
     /// times. (A GET is safe to repeat; a connection that cannot be made is not
     /// retried, so an unreachable server is reported at once.)
     pub async fn get(&self, uri: &str) -> Result<Vec<u8>, Failure> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
+        retry(|attempts| async move {
             let a = match self.once(uri).await {
-                Ok(body) => return Ok(body),
+                Ok(body) => return Step::Done(body),
                 Err(a) => a,
             };
             let retryable =
                 a.cut_short || matches!(a.failure.code(), Some(429 | 500 | 502 | 503 | 504));
             if !retryable || attempts > MAX_RETRIES {
-                return Err(match a.failure {
+                return Step::GiveUp(match a.failure {
                     Failure::Status {
                         code,
                         reason,
@@ -142,9 +144,10 @@ impl Api {
                 });
             }
             // 0.2s, 0.4s, … 3.2s: six attempts span about six seconds.
-            let backoff = Duration::from_millis(100 << attempts.min(6));
-            tokio::time::sleep(a.retry_after.unwrap_or(backoff).min(MAX_WAIT)).await;
-        }
+            let backoff = doubling(FIRST_BACKOFF, attempts);
+            Step::RetryAfter(a.retry_after.unwrap_or(backoff).min(MAX_WAIT))
+        })
+        .await
     }
 
     /// GETs `uri` and parses the JSON answer.

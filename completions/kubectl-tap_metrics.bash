@@ -95,7 +95,7 @@ _kubectl__tap_metrics() {
 
     case "${cmd}" in
         kubectl__tap_metrics)
-            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --output-file --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --help --version config monitoring completion help"
+            opts="-f -c -o -v -q -s -n -A -l -h -V --from-file --config --strict --output --output-file --wide --resource --metric --verbose --quiet --kubeconfig --context --all-contexts --cluster --user --server --token --as --as-group --certificate-authority --client-certificate --client-key --insecure-skip-tls-verify --tls-server-name --request-timeout --namespace --all-namespaces --selector --chunk-size --concurrency --cluster-label --pushgateway --job --grouping-key --push-mode --delete --push-partial --pushgateway-user --pushgateway-password-file --pushgateway-bearer-token-file --pushgateway-certificate-authority --pushgateway-client-certificate --pushgateway-client-key --pushgateway-insecure-skip-tls-verify --pushgateway-timeout --remote-write --remote-write-header --remote-write-user --remote-write-password-file --remote-write-bearer-token-file --remote-write-certificate-authority --remote-write-client-certificate --remote-write-client-key --remote-write-insecure-skip-tls-verify --remote-write-timeout --help --version config monitoring completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +262,42 @@ _kubectl__tap_metrics() {
                     return 0
                     ;;
                 --pushgateway-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-bearer-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-certificate-authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-client-certificate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-write-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_tap_metrics_global_optspecs
-    string join \n f/from-file= c/config= strict o/output= output-file= wide resource= metric= v/verbose q/quiet kubeconfig= context= all-contexts cluster= user= s/server= token= as= as-group= certificate-authority= client-certificate= client-key= insecure-skip-tls-verify tls-server-name= request-timeout= n/namespace= A/all-namespaces l/selector= chunk-size= concurrency= cluster-label= pushgateway= job= grouping-key= push-mode= delete push-partial pushgateway-user= pushgateway-password-file= pushgateway-bearer-token-file= pushgateway-certificate-authority= pushgateway-client-certificate= pushgateway-client-key= pushgateway-insecure-skip-tls-verify pushgateway-timeout= h/help V/version
+    string join \n f/from-file= c/config= strict o/output= output-file= wide resource= metric= v/verbose q/quiet kubeconfig= context= all-contexts cluster= user= s/server= token= as= as-group= certificate-authority= client-certificate= client-key= insecure-skip-tls-verify tls-server-name= request-timeout= n/namespace= A/all-namespaces l/selector= chunk-size= concurrency= cluster-label= pushgateway= job= grouping-key= push-mode= delete push-partial pushgateway-user= pushgateway-password-file= pushgateway-bearer-token-file= pushgateway-certificate-authority= pushgateway-client-certificate= pushgateway-client-key= pushgateway-insecure-skip-tls-verify pushgateway-timeout= remote-write= remote-write-header= remote-write-user= remote-write-password-file= remote-write-bearer-token-file= remote-write-certificate-authority= remote-write-client-certificate= remote-write-client-key= remote-write-insecure-skip-tls-verify remote-write-timeout= h/help V/version
 end
 
 function __fish_kubectl_tap_metrics_needs_command
@@ -53,7 +53,7 @@ complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l concurrency -d 'How many resource types are listed at once, per cluster' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l cluster-label -d 'Name of the label that tells clusters apart when several contexts are read (its value is the context name); an empty name leaves it out' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway -d 'Push the snapshot to this Pushgateway (e.g. http://pushgateway:9091) instead of printing it' -r
-complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l job -d 'The job name of the pushed group' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l job -d 'The job name of the pushed group (and the job label of remote-written series)' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l grouping-key -d 'A grouping key label of the pushed group; repeatable. With several contexts, each cluster is its own group, keyed by --cluster-label too' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-mode -d 'put replaces the whole group; add (POST) replaces only the pushed families' -r -f -a "put\t'PUT: replace the whole group (snapshot semantics)'
 add\t'POST: replace only the pushed metric families of the group'"
@@ -64,6 +64,15 @@ complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-client-certificate -d 'PEM client certificate for TLS client authentication' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-client-key -d 'PEM private key of --pushgateway-client-certificate' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-timeout -d 'How long one request to the Pushgateway may take (e.g. 10s, 1m). Connection errors, timeouts and 5xx answers are retried, 3 attempts in all' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write -d 'Send the snapshot with Prometheus remote write 1.0 to this receiver (Mimir, Thanos Receive, Cortex, VictoriaMetrics, Grafana Cloud, or Prometheus with --web.enable-remote-write-receiver: http://prometheus:9090/api/v1/write)' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-header -d 'A header sent with every request, e.g. X-Scope-OrgID=tenant-a for Mimir and Cortex; repeatable' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-user -d 'Basic-auth user; the password comes from --remote-write-password-file or $TAP_METRICS_REMOTE_WRITE_PASSWORD' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-password-file -d 'File holding the basic-auth password (a trailing newline is ignored)' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-bearer-token-file -d 'File holding a bearer token (a trailing newline is ignored)' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-certificate-authority -d 'PEM file of the CA(s) that signed the receiver\'s certificate (replaces the built-in public roots)' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-client-certificate -d 'PEM client certificate for TLS client authentication' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-client-key -d 'PEM private key of --remote-write-client-certificate' -r
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-timeout -d 'How long one request may take (e.g. 10s, 1m). Connection errors, 5xx and 429 answers are retried, 5 attempts in all, honouring Retry-After' -r
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l strict -d 'Fail on config keys that kube-state-metrics would ignore, instead of warning'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l wide -d 'With -o table: every condition, full messages and one table per metric'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s v -l verbose -d 'Show each problem, not only counts (-v); repeat for more (a metric\'s errorLogV sets the level its errors need)'
@@ -72,8 +81,9 @@ complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l insecure-skip-tls-verify -d 'Do not check the server\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s A -l all-namespaces -d 'Read every namespace (the default; accepted for kubectl habit)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l delete -d 'Delete the group from the Pushgateway instead of pushing'
-complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Also push clusters of which some resources could not be read (a PUT then drops their series), and write --output-file; without it only clusters read in full are pushed, and the file is left as it was'
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l push-partial -d 'Also push (and remote-write) clusters of which some resources could not be read (a PUT then drops their series), and write --output-file; without it only clusters read in full are sent, and the file is left as it was'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l pushgateway-insecure-skip-tls-verify -d 'Do not check the Pushgateway\'s certificate (insecure)'
+complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -l remote-write-insecure-skip-tls-verify -d 'Do not check the receiver\'s certificate (insecure)'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -s V -l version -d 'Print version'
 complete -c kubectl-tap_metrics -n "__fish_kubectl_tap_metrics_needs_command" -f -a "config" -d 'Print or check KSM configs'

@@ -63,14 +63,19 @@ pub fn complete(words: &[String], out: &mut dyn Write) -> io::Result<()> {
 /// Writes clap_complete's script for `shell`, without the hidden `__complete`:
 /// clap_complete offers hidden subcommands, and `Command` cannot remove one, so
 /// the root is rebuilt from the CLI's arguments and visible subcommands.
-pub fn shell_script(shell: Shell, out: &mut dyn Write) {
+pub fn shell_script(shell: Shell, out: &mut dyn Write) -> std::io::Result<()> {
     let full = Cli::command();
     let mut visible = Command::new(BIN_NAME)
         .version(crate::VERSION)
         .about(full.get_about().cloned().unwrap_or_default())
         .args(full.get_arguments().cloned())
+        .groups(full.get_groups().cloned())
         .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
-    clap_complete::generate(shell, &mut visible, BIN_NAME, out);
+    // clap_complete panics when its writer fails (a closed pipe): write the
+    // script to memory, and the memory to `out`.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut visible, BIN_NAME, &mut script);
+    out.write_all(&script)
 }
 
 struct Candidate {

@@ -11,7 +11,7 @@ use crate::engine::{Engine, EvalErrors};
 use crate::error::{Error, ExitKind};
 use crate::model::{MetricSet, Origin};
 use crate::output::AtomicFile;
-use crate::push::Pusher;
+use crate::push::{Pusher, RemoteWriter};
 use crate::render::{self, Format};
 use crate::shared::io::io_reason;
 use crate::shared::text::visible;
@@ -36,10 +36,7 @@ pub fn run(plan: Plan) -> Result<Outcome, Error> {
         Plan::ValidateConfig { file, strict } => validate(&file, strict),
         Plan::Monitoring(plan) => monitoring(plan),
         Plan::Completion(shell) => {
-            write_stdout(|out| {
-                crate::complete::shell_script(shell, out);
-                Ok(())
-            })?;
+            write_stdout(|out| crate::complete::shell_script(shell, out))?;
             Ok(Outcome::Complete)
         }
         Plan::Complete(words) => {
@@ -73,6 +70,11 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
         return Ok(Outcome::Complete);
     }
 
+    let writer = plan
+        .remote_write
+        .as_ref()
+        .map(RemoteWriter::new)
+        .transpose()?;
     // An output file that cannot be created fails before the cluster is read.
     let file = plan
         .output_file
@@ -80,7 +82,8 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
         .map(AtomicFile::create)
         .transpose()?;
     let mut errors = EvalErrors::new(ui.verbose);
-    if let (Source::Cluster(opts), None, Some(format)) = (&plan.source, &pusher, plan.format)
+    if let (Source::Cluster(opts), None, None, Some(format)) =
+        (&plan.source, &pusher, &writer, plan.format)
         && format.streams()
     {
         return match file {
@@ -123,6 +126,10 @@ fn snapshot(plan: &SnapshotPlan) -> Result<Outcome, Error> {
 
     if let Some(pusher) = &pusher {
         let summary = pusher.push(&set, &origin, &ui)?;
+        ui.info(summary.to_string());
+    }
+    if let Some(writer) = &writer {
+        let summary = writer.write(&set, &origin, &ui)?;
         ui.info(summary.to_string());
     }
     match (plan.format, file) {

@@ -3,11 +3,13 @@
 pub mod cluster;
 pub mod plan;
 pub mod push;
+pub mod remote_write;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use cluster::ClusterArgs;
 pub use push::PushArgs;
+pub use remote_write::RemoteWriteArgs;
 
 use clap::ValueEnum;
 
@@ -63,7 +65,9 @@ Exit codes:
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
     args_conflicts_with_subcommands = true,
-    max_term_width = 100
+    max_term_width = 100,
+    // What --job names: a Pushgateway group or the remote-written series.
+    group = clap::ArgGroup::new("target").multiple(true).args(["pushgateway", "remote_write"])
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -201,6 +205,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub push: PushArgs,
+
+    #[command(flatten)]
+    pub remote_write: RemoteWriteArgs,
 }
 
 /// The `-o/--output` values; each names one [`Format`] of the renderers.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::{Cli, Command, ConfigCommand, MonitoringCommand, RunArgs};
 use crate::error::Error;
-use crate::push::PushOptions;
+use crate::push::{PushOptions, RemoteWriteOptions};
 use crate::render::{Format, TableOptions};
 use crate::shared::names::is_dns_label;
 use crate::source::cluster::ClusterOptions;
@@ -63,6 +63,8 @@ pub struct SnapshotPlan {
     pub table: TableOptions,
     /// `--pushgateway`.
     pub push: Option<PushOptions>,
+    /// `--remote-write`.
+    pub remote_write: Option<RemoteWriteOptions>,
     /// `--delete`: remove the group(s) instead of listing anything.
     pub delete: bool,
 }
@@ -159,18 +161,26 @@ fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
     let push = args
         .push
         .options(several_clusters, &args.cluster.cluster_label);
-    if args.push.push_partial && push.is_none() && args.output_file.is_none() {
+    let remote_write = args
+        .remote_write
+        .options(&args.push.job, args.push.push_partial);
+    if args.push.push_partial
+        && push.is_none()
+        && remote_write.is_none()
+        && args.output_file.is_none()
+    {
         return Err(Error::usage(
-            "--push-partial goes with --pushgateway or --output-file",
+            "--push-partial goes with --pushgateway, --remote-write or --output-file",
         ));
     }
+    let sending = push.is_some() || remote_write.is_some();
     let stdout_tty = std::io::stdout().is_terminal();
     let format = args.output.map(Format::from).or_else(|| {
         if args.output_file.is_some() {
             // What node_exporter's textfile collector reads.
             Some(Format::Prometheus)
         } else {
-            push.is_none().then_some(if stdout_tty {
+            (!sending).then_some(if stdout_tty {
                 Format::Summary
             } else {
                 Format::Openmetrics
@@ -191,6 +201,7 @@ fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
             ..TableOptions::default()
         },
         push,
+        remote_write,
         delete: args.push.delete,
         output_file: args.output_file,
         partial_ok: args.push.push_partial,

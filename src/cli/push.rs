@@ -23,12 +23,12 @@ pub struct PushArgs {
     #[arg(long, value_name = "URL")]
     pub pushgateway: Option<String>,
 
-    /// The job name of the pushed group.
+    /// The job name of the pushed group (and the job label of remote-written series).
     #[arg(
         long,
         value_name = "NAME",
         default_value = "tap-metrics",
-        requires = "pushgateway"
+        requires = "target"
     )]
     pub job: String,
 
@@ -49,9 +49,9 @@ pub struct PushArgs {
     #[arg(long, requires = "pushgateway", conflicts_with = "push_mode")]
     pub delete: bool,
 
-    /// Also push clusters of which some resources could not be read (a PUT then
-    /// drops their series), and write --output-file; without it only clusters
-    /// read in full are pushed, and the file is left as it was.
+    /// Also push (and remote-write) clusters of which some resources could not be
+    /// read (a PUT then drops their series), and write --output-file; without it
+    /// only clusters read in full are sent, and the file is left as it was.
     #[arg(long)]
     pub push_partial: bool,
 
@@ -124,6 +124,8 @@ impl PushArgs {
             cluster_label: (several_clusters && !cluster_label.is_empty())
                 .then(|| cluster_label.to_string()),
             client: ClientOptions {
+                flag: "--pushgateway",
+                password_env_name: PASSWORD_ENV,
                 user: self.pushgateway_user.clone(),
                 password_file: self.pushgateway_password_file.clone(),
                 password_env: self

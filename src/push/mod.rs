@@ -1,4 +1,5 @@
-//! Pushing a snapshot to a Prometheus Pushgateway.
+//! Sending a snapshot: to a Prometheus Pushgateway, or with remote write
+//! ([`remote_write`]); both over one HTTP client setup ([`transport`]).
 //!
 //! One request per group. Every group's body is rendered, checked and
 //! compressed before the first request, so a bad snapshot pushes nothing; a
@@ -6,6 +7,7 @@
 
 mod body;
 mod group;
+mod remote_write;
 mod transport;
 
 use std::collections::BTreeSet;
@@ -20,12 +22,16 @@ use crate::model::{MetricSet, Origin};
 use crate::ui::Ui;
 
 use group::{Group, Target};
+pub use remote_write::{RemoteWriteOptions, RemoteWriter};
 pub use transport::ClientOptions;
 use transport::Transport;
 
 /// The environment variable holding the basic-auth password of `--pushgateway-user`.
 /// Not a flag: a password given as an argument shows in `ps` and shell history.
 pub const PASSWORD_ENV: &str = "TAP_METRICS_PUSHGATEWAY_PASSWORD";
+
+/// The environment variable holding the basic-auth password of `--remote-write-user`.
+pub const REMOTE_WRITE_PASSWORD_ENV: &str = "TAP_METRICS_REMOTE_WRITE_PASSWORD";
 
 /// How a push changes its group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,6 +1,7 @@
-//! HTTP to the Pushgateway: TLS, auth, timeout, and bounded retries.
+//! The HTTP client of the push targets (TLS, auth, timeout: one setup for the
+//! Pushgateway and remote write), and the Pushgateway's bounded retries.
 //!
-//! Retries: a connection that could not be made is retried for every method,
+//! Pushgateway retries: a connection that could not be made is retried for every method,
 //! since nothing reached the Pushgateway. A 5xx answer, a timeout or a
 //! connection lost mid-request is retried for PUT and DELETE only: both are
 //! idempotent, so a repeat after a request that did arrive changes nothing.
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 
-use super::PASSWORD_ENV;
 use crate::error::Error;
 use crate::shared::retry::{Step, doubling, retry};
 use crate::ui::Ui;
@@ -34,10 +34,14 @@ enum Auth {
 /// and read by [`Transport::new`].
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
+    /// The target's flag (`--pushgateway`, `--remote-write`): messages name
+    /// its `-user`, `-password-file`, … flags.
+    pub flag: &'static str,
     /// Basic-auth user; the password comes from `password_file`, else `password_env`.
     pub user: Option<String>,
     pub password_file: Option<String>,
-    /// The value of `$TAP_METRICS_PUSHGATEWAY_PASSWORD`, if set.
+    /// The environment variable that may hold the password, and its value if set.
+    pub password_env_name: &'static str,
     pub password_env: Option<String>,
     pub bearer_token_file: Option<String>,
     pub certificate_authority: Option<String>,
@@ -48,12 +52,12 @@ pub struct ClientOptions {
     pub timeout: Duration,
 }
 
-/// A configured client for one Pushgateway.
+/// A configured client for one target.
 #[derive(Debug)]
 pub(crate) struct Transport {
     client: reqwest::Client,
     auth: Auth,
-    /// The Pushgateway as messages name it.
+    /// The target as messages name it.
     gateway: String,
 }
 
@@ -68,19 +72,21 @@ pub(crate) struct Failed {
 impl Transport {
     /// Reads the credential and certificate files and builds the client.
     pub fn new(args: &ClientOptions, gateway: &Url) -> Result<Transport, Error> {
+        let flag = args.flag;
+        let env = args.password_env_name;
         let auth = if let Some(user) = &args.user {
             // Basic auth joins user and password with ':' (RFC 7617).
             if user.contains(':') {
                 return Err(Error::usage(format!(
-                    "--pushgateway-user {user:?}: a basic-auth user name cannot contain ':'"
+                    "{flag}-user {user:?}: a basic-auth user name cannot contain ':'"
                 )));
             }
             let password = match (&args.password_file, &args.password_env) {
-                (Some(path), _) => read_secret(path, "--pushgateway-password-file")?,
+                (Some(path), _) => read_secret(path, &format!("{flag}-password-file"))?,
                 (None, Some(password)) => password.clone(),
                 (None, None) => {
                     return Err(Error::usage(format!(
-                        "--pushgateway-user needs a password: --pushgateway-password-file FILE or ${PASSWORD_ENV}"
+                        "{flag}-user needs a password: {flag}-password-file FILE or ${env}"
                     )));
                 }
             };
@@ -89,15 +95,15 @@ impl Transport {
                 password,
             }
         } else if let Some(path) = &args.bearer_token_file {
-            let token = read_secret(path, "--pushgateway-bearer-token-file")?;
+            let token = read_secret(path, &format!("{flag}-bearer-token-file"))?;
             if token.is_empty() {
                 return Err(Error::usage(format!(
-                    "--pushgateway-bearer-token-file {path}: the file is empty"
+                    "{flag}-bearer-token-file {path}: the file is empty"
                 )));
             }
             if reqwest::header::HeaderValue::from_str(&token).is_err() {
                 return Err(Error::usage(format!(
-                    "--pushgateway-bearer-token-file {path}: the token holds characters an HTTP header cannot carry"
+                    "{flag}-bearer-token-file {path}: the token holds characters an HTTP header cannot carry"
                 )));
             }
             Auth::Bearer(token)
@@ -113,13 +119,13 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .use_rustls_tls();
         if let Some(path) = &args.certificate_authority {
-            let flag = "--pushgateway-certificate-authority";
-            let pem = read_file(path, flag)?;
+            let ca_flag = format!("{flag}-certificate-authority");
+            let pem = read_file(path, &ca_flag)?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| bad_file(flag, path, &e))?;
+                .map_err(|e| bad_file(&ca_flag, path, &e))?;
             if certs.is_empty() {
                 return Err(Error::usage(format!(
-                    "{flag} {path}: no PEM certificate in the file"
+                    "{ca_flag} {path}: no PEM certificate in the file"
                 )));
             }
             builder = builder.tls_built_in_root_certs(false);
@@ -128,12 +134,12 @@ impl Transport {
             }
         }
         if let (Some(cert), Some(key)) = (&args.client_certificate, &args.client_key) {
-            let mut pem = read_file(cert, "--pushgateway-client-certificate")?;
+            let mut pem = read_file(cert, &format!("{flag}-client-certificate"))?;
             pem.push(b'\n');
-            pem.extend(read_file(key, "--pushgateway-client-key")?);
+            pem.extend(read_file(key, &format!("{flag}-client-key"))?);
             let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
                 Error::usage(format!(
-                    "--pushgateway-client-certificate {cert} / --pushgateway-client-key {key}: {}",
+                    "{flag}-client-certificate {cert} / {flag}-client-key {key}: {}",
                     chain(&e)
                 ))
             })?;
@@ -144,7 +150,7 @@ impl Transport {
         }
         let client = builder
             .build()
-            .map_err(|e| Error::usage(format!("--pushgateway: {}", chain(&e))))?;
+            .map_err(|e| Error::usage(format!("{flag}: {}", chain(&e))))?;
         Ok(Transport {
             client,
             auth,
@@ -221,18 +227,23 @@ impl Transport {
         .await
     }
 
+    /// A request to `url` with the target's credentials.
+    pub fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, url.clone());
+        match &self.auth {
+            Auth::None => req,
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        }
+    }
+
     async fn once(
         &self,
         method: Method,
         url: &Url,
         body: Option<&[u8]>,
     ) -> reqwest::Result<reqwest::Response> {
-        let mut req = self.client.request(method, url.clone());
-        req = match &self.auth {
-            Auth::None => req,
-            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
-            Auth::Bearer(token) => req.bearer_auth(token),
-        };
+        let mut req = self.request(method, url);
         if let Some(body) = body {
             req = req
                 .header(
@@ -280,7 +291,7 @@ fn answer(
 /// The Pushgateway quotes each offending metric as a protobuf dump
 /// (`{ label:<…> gauge:<…> }`) before saying what is wrong with it; the
 /// metric's name is enough, and the reason must not be cut off.
-fn condense(text: &str) -> String {
+pub(super) fn condense(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find(" { ") {
@@ -311,7 +322,7 @@ fn condense(text: &str) -> String {
 
 /// An error and its causes on one line, without the URL (messages name the
 /// group) and without Rust's `(os error N)`.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {

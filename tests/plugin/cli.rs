@@ -323,6 +323,24 @@ fn a_closed_pipe_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    // Every subcommand's output too: `completion bash | head -1`. The reader
+    // is gone before the child has started.
+    for args in [
+        &["completion", "bash"][..],
+        &["config", "default"],
+        &["monitoring", "rules"],
+    ] {
+        let mut child = Command::new(cargo_bin("kubectl-tap_metrics"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
 }
 
 /// Runs the binary with `args` under `sh`, whose redirections (`>&-`,

@@ -17,4 +17,5 @@ mod push_pushgateway;
 mod push_transport;
 mod pushgateway;
 mod reference_config;
+mod remote_write;
 mod textfile;

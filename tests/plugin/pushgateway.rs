@@ -248,16 +248,27 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus with `config` (YAML); `None` when not installed (outside CI).
     pub fn start(config: &str) -> Option<Prometheus> {
+        Self::start_with(config, &[])
+    }
+
+    /// A Prometheus that also takes remote writes at `/api/v1/write`.
+    pub fn receiver() -> Option<Prometheus> {
+        Self::start_with("global: {}\n", &["--web.enable-remote-write-receiver"])
+    }
+
+    fn start_with(config: &str, extra: &[&str]) -> Option<Prometheus> {
         let bin = require("prometheus")?;
         let server = Server::start(&bin, |port, dir| {
             let cfg = dir.join("prometheus.yml");
             std::fs::write(&cfg, config).expect("write prometheus.yml");
-            vec![
+            let mut args = vec![
                 format!("--config.file={}", cfg.display()),
                 format!("--storage.tsdb.path={}", dir.join("data").display()),
                 format!("--web.listen-address=127.0.0.1:{port}"),
                 "--log.level=warn".into(),
-            ]
+            ];
+            args.extend(extra.iter().map(|a| a.to_string()));
+            args
         });
         let url = format!("http://127.0.0.1:{}", server.port);
         let p = Prometheus { server, url };
@@ -289,6 +300,30 @@ impl Prometheus {
             Some("vector") => Ok(v["data"]["result"].as_array().cloned().unwrap_or_default()),
             other => Err(format!("result type {other:?}, expected a vector")),
         }
+    }
+
+    /// Every query of `tests/fixtures/tap-promql-queries.tsv` whose result
+    /// count is not that of `tap-promql-expected.tsv`, with what it gave.
+    pub fn tap_queries_that_disagree(&self) -> Vec<String> {
+        let queries = tsv("tap-promql-queries.tsv");
+        let expected = tsv("tap-promql-expected.tsv");
+        assert_eq!(queries.len(), 49);
+        assert_eq!(queries.len(), expected.len());
+        let mut wrong = Vec::new();
+        for (q, e) in queries.iter().zip(&expected) {
+            let (use_case, query) = (&q[0], &q[1]);
+            assert_eq!(&e[0], use_case, "the two TSV files are out of step");
+            let want: usize = e[1].parse().expect("an expected count");
+            match self.query(query) {
+                Ok(result) if result.len() == want => {}
+                Ok(result) => wrong.push(format!(
+                    "{use_case}: {} series, expected {want}: {query}",
+                    result.len()
+                )),
+                Err(err) => wrong.push(format!("{use_case}: {err}: {query}")),
+            }
+        }
+        wrong
     }
 
     /// Waits until `q` returns at least one series.
@@ -411,6 +446,19 @@ pub fn tap_metrics() -> assert_cmd::Command {
     }
     c.timeout(Duration::from_secs(60));
     c
+}
+
+/// A TSV file of `tests/fixtures`, as rows of fields.
+pub fn tsv(name: &str) -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
 }
 
 /// `examples/tap-objects.yaml`: realistic objects of every TAP kind.

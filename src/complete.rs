@@ -478,7 +478,7 @@ mod tests {
     fn shell_scripts_leave_out_the_hidden_subcommand() {
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
             let mut script = Vec::new();
-            shell_script(shell, &mut script);
+            shell_script(shell, &mut script).unwrap();
             let script = String::from_utf8(script).unwrap();
             assert!(!script.contains("__complete"), "{shell} offers __complete");
             for visible in ["validate", "resource", "pushgateway", "powershell"] {

@@ -32,15 +32,14 @@ pub fn visible(s: &str) -> Cow<'_, str> {
 }
 
 /// A URL as given, with any `user:password@` replaced by `REDACTED@`, for
-/// messages: a credential must never reach a log, even in a refusal.
+/// messages and labels: a credential must never reach a log, even in a
+/// refusal. A URL without a scheme (`user:pw@host`) is read the same way.
 pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return Cow::Borrowed(url);
-    };
-    let rest = &url[scheme_end..];
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[start..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        Some(at) => Cow::Owned(format!("{}REDACTED{}", &url[..scheme_end], &rest[at..])),
+        Some(at) => Cow::Owned(format!("{}REDACTED{}", &url[..start], &rest[at..])),
         None => Cow::Borrowed(url),
     }
 }
@@ -61,6 +60,7 @@ mod tests {
             "http://pgw:9091/p@x"
         );
         assert_eq!(redact_userinfo("pgw:9091"), "pgw:9091");
+        assert_eq!(redact_userinfo("me:pw@h"), "REDACTED@h");
     }
 
     #[test]

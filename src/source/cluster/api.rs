@@ -280,18 +280,13 @@ fn cut_reason(e: &(dyn std::error::Error + 'static)) -> String {
     reason(e)
 }
 
-/// The server URL as users write it (no trailing slash), with any user
-/// name and password in it replaced by `xxxxx`: it is printed.
+/// The server URL as users write it (no trailing slash), credentials
+/// hidden: it is printed.
 pub fn server_url(uri: &http::Uri) -> String {
     let s = uri.to_string();
-    let shown = match uri.authority().map(|a| a.as_str()) {
-        Some(a) => match a.rsplit_once('@') {
-            Some((_, host)) => s.replacen(a, &format!("xxxxx@{host}"), 1),
-            None => s,
-        },
-        None => s,
-    };
-    shown.trim_end_matches('/').to_string()
+    crate::shared::text::redact_userinfo(&s)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 fn status_reason(status: StatusCode) -> String {
@@ -473,7 +468,7 @@ mod tests {
         );
         assert_eq!(
             server_url(&"https://me:s3cret@10.0.0.1:6443/x".parse().unwrap()),
-            "https://xxxxx@10.0.0.1:6443/x"
+            "https://REDACTED@10.0.0.1:6443/x"
         );
     }
 

@@ -313,14 +313,14 @@ fn server_urls_never_show_their_password() {
     assert_one_error(
         &run_with(&kc, &[]),
         1,
-        &format!("cannot reach https://xxxxx@127.0.0.1:{port}: Connection refused"),
+        &format!("cannot reach https://REDACTED@127.0.0.1:{port}: Connection refused"),
     );
     let run = output({
         let mut c = tap_metrics(dir.path());
         c.args(["--server", "https://me:s3cret@"]);
         c
     });
-    assert_one_error(&run, 2, "--server \"https://xxxxx@\" is not a URL");
+    assert_one_error(&run, 2, "--server \"https://REDACTED@\" is not a URL");
 }
 
 #[test]

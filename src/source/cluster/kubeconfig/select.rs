@@ -137,15 +137,7 @@ fn listed(what: &str, names: &[&str]) -> String {
     }
 }
 
-/// A URL as typed, with its user name and password (if any) replaced by
-/// `xxxxx`, for messages and the cluster label.
+/// A URL as typed, credentials hidden, for messages and the cluster label.
 pub(super) fn redact(url: &str) -> String {
-    let start = url.find("://").map_or(0, |i| i + 3);
-    let end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..end].rfind('@') {
-        Some(at) => format!("{}xxxxx{}", &url[..start], &url[start + at..]),
-        None => url.to_string(),
-    }
+    crate::shared::text::redact_userinfo(url).into_owned()
 }

@@ -221,8 +221,8 @@ fn users_and_clusters_named_by_flags_must_exist() {
 
 #[test]
 fn urls_with_credentials_are_never_shown_whole() {
-    assert_eq!(redact("https://me:pw@h:1/p@x"), "https://xxxxx@h:1/p@x");
-    assert_eq!(redact("me:pw@h"), "xxxxx@h");
+    assert_eq!(redact("https://me:pw@h:1/p@x"), "https://REDACTED@h:1/p@x");
+    assert_eq!(redact("me:pw@h"), "REDACTED@h");
     assert_eq!(redact("https://h:1"), "https://h:1");
     let args = Connection {
         server: Some("https://me:s3cret@10.0.0.1:6443".into()),
@@ -231,10 +231,10 @@ fn urls_with_credentials_are_never_shown_whole() {
     let nothing = Env::default();
     assert_eq!(
         names(&args, &nothing).unwrap(),
-        ["https://xxxxx@10.0.0.1:6443"]
+        ["https://REDACTED@10.0.0.1:6443"]
     );
     let t = block(targets(&args, &nothing)).unwrap();
-    assert_eq!(url(&t[0]), "https://xxxxx@10.0.0.1:6443");
+    assert_eq!(url(&t[0]), "https://REDACTED@10.0.0.1:6443");
 }
 
 mod hostile {

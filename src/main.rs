@@ -16,24 +16,25 @@ fn main() {
             let _ = e.print();
             std::process::exit(0);
         }
-        Err(e) => fail(&Error::usage(usage_line(&e))),
+        Err(e) => fail(&Error::usage(usage_line(&e)), 0),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => fail(&Error::failure(format!("cannot start: {e}"))),
+        Err(e) => fail(&Error::failure(format!("cannot start: {e}")), 0),
     };
     let _guard = runtime.enter();
     let plan = match Plan::from_cli(cli) {
         Ok(plan) => plan,
-        Err(e) => fail(&e),
+        Err(e) => fail(&e, 0),
     };
+    let verbose = plan.verbosity();
     match run(plan) {
         Ok(Outcome::Complete) => {}
         Ok(Outcome::Partial) => std::process::exit(ExitKind::Partial.code()),
-        Err(e) => fail(&e),
+        Err(e) => fail(&e, verbose),
     }
 }
 
@@ -100,7 +101,14 @@ fn usage_line(e: &clap::Error) -> String {
     line
 }
 
-fn fail(e: &Error) -> ! {
+/// Prints the one-line error (with `-v`, each cause on a line of its own
+/// below it) and exits with its code.
+fn fail(e: &Error, verbose: u8) -> ! {
     tap_metrics::ui::line("error: ", &e.message);
+    if verbose > 0 {
+        for cause in e.causes() {
+            tap_metrics::ui::line("  caused by: ", &cause);
+        }
+    }
     std::process::exit(e.kind.code())
 }

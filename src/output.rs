@@ -34,7 +34,7 @@ impl AtomicFile {
         }
         let tmp = temp_builder()
             .tempfile_in(dir)
-            .map_err(|e| fail(path, &io_reason(&e)))?;
+            .map_err(|e| failed(path, e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp: BufWriter::with_capacity(64 * 1024, tmp),
@@ -56,12 +56,9 @@ impl AtomicFile {
         let tmp = self
             .tmp
             .into_inner()
-            .map_err(|e| fail(&path, &io_reason(e.error())))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| fail(&path, &io_reason(&e)))?;
-        tmp.persist(&path)
-            .map_err(|e| fail(&path, &io_reason(&e.error)))?;
+            .map_err(|e| failed(&path, e.into_error()))?;
+        tmp.as_file().sync_all().map_err(|e| failed(&path, e))?;
+        tmp.persist(&path).map_err(|e| failed(&path, e.error))?;
         sync_dir(&path);
         Ok(())
     }
@@ -71,13 +68,13 @@ impl AtomicFile {
 /// are renamed into place only once all are written, so a failure leaves no
 /// partial file and, short of a failing rename, no file at all.
 pub fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| fail(dir, &io_reason(&e)))?;
+    std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
     let mut written = Vec::with_capacity(files.len());
     for (name, content) in files {
         let mut file = AtomicFile::create(&dir.join(name))?;
         file.writer()
             .write_all(content.as_bytes())
-            .map_err(|e| fail(file.path(), &io_reason(&e)))?;
+            .map_err(|e| failed(file.path(), e))?;
         written.push(file);
     }
     for file in written {
@@ -106,6 +103,10 @@ fn sync_dir(path: &Path) {
 
 fn fail(path: &Path, why: &str) -> Error {
     Error::failure(format!("cannot write {}: {why}", path.display()))
+}
+
+fn failed(path: &Path, e: std::io::Error) -> Error {
+    fail(path, &io_reason(&e)).caused_by(e)
 }
 
 #[cfg(test)]

@@ -80,6 +80,14 @@ pub enum Source {
 }
 
 impl Plan {
+    /// `-v`'s count, for how much of an error to show.
+    pub fn verbosity(&self) -> u8 {
+        match self {
+            Plan::Snapshot(p) => p.ui.verbose,
+            _ => 0,
+        }
+    }
+
     pub fn from_cli(cli: Cli) -> Result<Plan, Error> {
         Ok(match cli.command {
             Some(Command::Config(ConfigCommand::Default)) => Plan::PrintDefaultConfig,

@@ -86,7 +86,7 @@ pub const CONFIG_LIMIT: u64 = 4 * 1024 * 1024;
 /// Reads a config file (`-` is standard input).
 pub fn load_path(path: &str) -> Result<Loaded, Error> {
     let (text, origin) = crate::shared::io::read_bounded(path, CONFIG_LIMIT, "configs")
-        .map_err(|msg| Error::new(ExitKind::Config, format!("config {msg}")))?;
+        .map_err(|e| Error::new(ExitKind::Config, format!("config {e}")).caused_by(e))?;
     let text = String::from_utf8(text).map_err(|e| {
         Error::new(
             ExitKind::Config,

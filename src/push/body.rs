@@ -38,7 +38,7 @@ pub(crate) struct Checked {
 /// because the Pushgateway silently overwrites them. Duplicate series (see
 /// [`SeenSeries`]) are dropped, keeping the first: Prometheus would reject
 /// the second at scrape time even where the Pushgateway takes both.
-pub(crate) fn build(set: &MetricSet, grouping: &[(String, String)]) -> Result<Body, String> {
+pub(crate) fn build(set: &MetricSet, grouping: &[(String, String)]) -> Result<Body, BodyError> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     let mut checked = Checked::default();
     for fam in &set.families {
@@ -60,30 +60,53 @@ pub(crate) fn build(set: &MetricSet, grouping: &[(String, String)]) -> Result<Bo
         if let Some(why) = refused {
             return Err(why);
         }
-        written.map_err(|e| format!("cannot read the snapshot's samples: {e}"))?;
+        written.map_err(BodyError::Read)?;
         if kept > 0 {
             checked.families.push(fam.name.clone());
             checked.samples += kept;
         }
     }
-    let gzip = gz
-        .finish()
-        .map_err(|e| format!("cannot compress the body: {e}"))?;
+    let gzip = gz.finish().map_err(BodyError::Compress)?;
     Ok(Body { gzip, checked })
 }
 
+/// Why a body could not be built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    #[error("the Pushgateway keeps {family} for itself; rename the metric in the config")]
+    ReservedFamily { family: String },
+    #[error(
+        "{family} has samples with the label {label:?}, which the Pushgateway would overwrite with the grouping key's {label}={value:?}; rename the label in the config or leave it out of the grouping key"
+    )]
+    GroupingLabel {
+        family: String,
+        label: String,
+        value: String,
+    },
+    #[error("cannot read the snapshot's samples: {0}")]
+    Read(#[source] io::Error),
+    #[error("cannot compress the body: {0}")]
+    Compress(#[source] io::Error),
+}
+
 /// Why a sample of family `name` with `labels` cannot be pushed, if it cannot.
-fn refusal(name: &str, labels: &[(&str, &str)], grouping: &[(String, String)]) -> Option<String> {
+fn refusal(
+    name: &str,
+    labels: &[(&str, &str)],
+    grouping: &[(String, String)],
+) -> Option<BodyError> {
     if RESERVED_NAMES.contains(&name) {
-        return Some(format!(
-            "the Pushgateway keeps {name} for itself; rename the metric in the config"
-        ));
+        return Some(BodyError::ReservedFamily {
+            family: name.to_string(),
+        });
     }
     for (label, _) in labels {
         if let Some((_, value)) = grouping.iter().find(|(k, _)| k == label) {
-            return Some(format!(
-                "{name} has samples with the label {label:?}, which the Pushgateway would overwrite with the grouping key's {label}={value:?}; rename the label in the config or leave it out of the grouping key"
-            ));
+            return Some(BodyError::GroupingLabel {
+                family: name.to_string(),
+                label: label.to_string(),
+                value: value.clone(),
+            });
         }
     }
     None
@@ -184,7 +207,9 @@ mod tests {
             ),
         ];
         for (name, labels, want) in cases {
-            let err = build(&set(&[(name, &[labels])]), &key).unwrap_err();
+            let err = build(&set(&[(name, &[labels])]), &key)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{name} {labels:?}: {err}");
         }
         assert!(build(&set(&[("a", &[&[("instance", "i")]])]), &key).is_ok());

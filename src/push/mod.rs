@@ -188,6 +188,7 @@ impl<'a> Pusher<'a> {
                     "cannot push group {}: {e}; nothing was pushed",
                     group.describe()
                 ))
+                .caused_by(e)
             })?;
             planned.push((group, Some(body)));
         }

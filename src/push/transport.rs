@@ -122,7 +122,7 @@ impl Transport {
             let ca_flag = format!("{flag}-certificate-authority");
             let pem = read_file(path, &ca_flag)?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| bad_file(&ca_flag, path, &e))?;
+                .map_err(|e| bad_file(&ca_flag, path, e))?;
             if certs.is_empty() {
                 return Err(Error::usage(format!(
                     "{ca_flag} {path}: no PEM certificate in the file"
@@ -150,7 +150,7 @@ impl Transport {
         }
         let client = builder
             .build()
-            .map_err(|e| Error::usage(format!("{flag}: {}", chain(&e))))?;
+            .map_err(|e| Error::usage(format!("{flag}: {}", chain(&e))).caused_by(e))?;
         Ok(Transport {
             client,
             auth,
@@ -360,8 +360,8 @@ fn read_secret(path: &str, flag: &str) -> Result<String, Error> {
     Ok(s.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn bad_file(flag: &str, path: &str, e: &reqwest::Error) -> Error {
-    Error::usage(format!("{flag} {path}: {}", chain(e)))
+fn bad_file(flag: &str, path: &str, e: reqwest::Error) -> Error {
+    Error::usage(format!("{flag} {path}: {}", chain(&e))).caused_by(e)
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ pub const INPUT_LIMIT: u64 = 512 * MIB;
 /// Reads a whole object file, or standard input for `-`; returns the bytes
 /// and a name for messages.
 pub fn read_input(path: &str) -> Result<(Vec<u8>, String), crate::Error> {
-    read_bounded(path, INPUT_LIMIT, "object files").map_err(crate::Error::input)
+    read_bounded(path, INPUT_LIMIT, "object files")
+        .map_err(|e| crate::Error::input(e.to_string()).caused_by(e))
 }
 
 pub use crate::shared::io::io_reason;

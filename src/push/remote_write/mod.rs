@@ -177,6 +177,7 @@ impl<'a> RemoteWriter<'a> {
                     "cannot write to {}: {e}; nothing was sent",
                     self.url
                 ))
+                .caused_by(e)
             })?;
         let total = requests.bodies.len();
         for (i, body) in requests.bodies.iter().enumerate() {
@@ -325,15 +326,28 @@ impl<'a> RemoteWriter<'a> {
     }
 }
 
+/// Why the requests could not be built.
+#[derive(Debug, thiserror::Error)]
+enum EncodeError {
+    #[error(
+        "{family} has samples with the label \"job\", which remote write sets to {job:?}; rename the label in the config"
+    )]
+    JobLabel { family: String, job: String },
+    #[error("cannot read the snapshot's samples: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("cannot compress a request: {0}")]
+    Compress(#[source] snap::Error),
+}
+
 /// Encodes and compresses `batch` into one more request, and empties it.
-fn flush(batch: &mut proto::WriteRequest, out: &mut Requests) -> Result<(), String> {
+fn flush(batch: &mut proto::WriteRequest, out: &mut Requests) -> Result<(), EncodeError> {
     if batch.timeseries.is_empty() {
         return Ok(());
     }
     let raw = batch.encode_to_vec();
     let body = snap::raw::Encoder::new()
         .compress_vec(&raw)
-        .map_err(|e| format!("cannot compress a request: {e}"))?;
+        .map_err(EncodeError::Compress)?;
     out.bytes += body.len();
     out.bodies.push(body);
     batch.timeseries.clear();
@@ -348,7 +362,7 @@ fn encode(
     time_ms: i64,
     keep: impl Fn(&Part) -> bool,
     per_request: usize,
-) -> Result<Requests, String> {
+) -> Result<Requests, EncodeError> {
     let mut out = Requests::default();
     let mut batch = proto::WriteRequest::default();
     for fam in &set.families {
@@ -359,10 +373,10 @@ fn encode(
                 return Ok(());
             }
             if s.label("job").is_some() {
-                refused = Some(format!(
-                    "{} has samples with the label \"job\", which remote write sets to {job:?}; rename the label in the config",
-                    fam.name
-                ));
+                refused = Some(EncodeError::JobLabel {
+                    family: fam.name.clone(),
+                    job: job.to_string(),
+                });
                 return Err(std::io::Error::other("refused"));
             }
             if !seen.insert(s.labels) {
@@ -400,7 +414,7 @@ fn encode(
             }
             Ok(())
         })
-        .map_err(|e| refused.take().unwrap_or_else(|| e.to_string()))?;
+        .map_err(|e| refused.take().unwrap_or(EncodeError::Read(e)))?;
     }
     flush(&mut batch, &mut out)?;
     Ok(out)
@@ -501,7 +515,9 @@ mod tests {
     #[test]
     fn a_job_label_in_the_samples_is_refused_and_kept_parts_only_are_sent() {
         let s = set(&[(&[("job", "x")], 1.0)], None);
-        let e = encode(&s, "tap-metrics", 0, |_| true, 10).unwrap_err();
+        let e = encode(&s, "tap-metrics", 0, |_| true, 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("the label \"job\""), "{e}");
         let s = set(&[(&[("name", "a")], 1.0)], Some("west"));
         let r = encode(&s, "j", 0, |p| p.cluster.as_deref() != Some("west"), 10).unwrap();

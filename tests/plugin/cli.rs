@@ -197,6 +197,20 @@ fn unmatched_objects_are_reported_with_v() {
 
 #[test]
 fn bad_input_exits_4_naming_file_and_place() {
+    // One line; with -v, the cause below it.
+    cmd()
+        .args(["-f", "/no/such/file"])
+        .assert()
+        .code(4)
+        .stderr("error: /no/such/file: cannot read: No such file or directory\n");
+    cmd()
+        .args(["-f", "/no/such/file", "-v"])
+        .assert()
+        .code(4)
+        .stderr(
+            "error: /no/such/file: cannot read: No such file or directory\n  \
+             caused by: No such file or directory (os error 2)\n",
+        );
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(b"apiVersion: v1\nkind: List\nitems:\n  - kind: [\n")
         .unwrap();

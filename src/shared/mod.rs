@@ -2,6 +2,8 @@
 //! the rest of the crate.
 
 pub mod duration;
+pub mod float;
 pub mod io;
 pub mod names;
 pub mod text;
+pub mod time;

@@ -12,7 +12,7 @@ mod eval;
 mod labels;
 mod path;
 mod projection;
-pub mod value;
+mod value;
 
 use std::collections::BTreeSet;
 use std::io;

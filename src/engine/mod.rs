@@ -128,12 +128,18 @@ pub struct Batch {
     /// Objects evaluated.
     pub objects: u64,
     spools: Vec<Spool>,
+    /// Samples were appended since the last [`Batch::spill_if_full`]: a
+    /// source checks every batch after each object, and most have none.
+    appended: bool,
 }
 
 impl Batch {
     /// Moves each full spool of the batch to disk, bounding its memory; call
     /// it between objects.
     pub fn spill_if_full(&mut self) -> io::Result<()> {
+        if !std::mem::take(&mut self.appended) {
+            return Ok(());
+        }
         self.spools.iter_mut().try_for_each(Spool::spill_if_full)
     }
 }
@@ -201,6 +207,7 @@ impl Engine {
             cluster,
             extra_labels,
             objects: 0,
+            appended: false,
             spools: self.resources[resource]
                 .families
                 .iter()
@@ -242,6 +249,7 @@ impl Engine {
     pub fn evaluate_object(&self, batch: &mut Batch, obj: &Value, errors: &mut EvalErrors) {
         let res = &self.resources[batch.resource];
         batch.objects += 1;
+        batch.appended = true;
         for (fam, spool) in res.families.iter().zip(&mut batch.spools) {
             eval::evaluate_family(fam, obj, spool, errors);
         }

@@ -22,9 +22,11 @@ fn engine(c: &mut Criterion) {
         let mut batches = engine.batches(None, &Vec::new());
         let mut errors = EvalErrors::new(0);
         for obj in &objects {
-            engine
-                .evaluate_matching(&mut batches, obj, &mut errors)
-                .expect("spool");
+            engine.evaluate_matching(&mut batches, obj, &mut errors);
+            // As the file source does: the spill check after each object.
+            for b in &mut batches {
+                b.spill_if_full().expect("spool");
+            }
         }
         engine.assemble(batches)
     };

@@ -163,7 +163,7 @@ spec:
         let mut errors = crate::engine::EvalErrors::new(0);
         for i in 0..objects {
             let obj = json!({"metadata": {"name": format!("{cluster}-{i}")}, "spec": {"n": i}});
-            engine.evaluate(&mut b, &obj, &mut errors).unwrap();
+            engine.evaluate_object(&mut b, &obj, &mut errors);
         }
         b
     }

@@ -37,7 +37,7 @@ pub fn family(out: &mut impl Write, fam: &Family, first: bool) -> io::Result<()>
             out.write_all(b"},")?;
         }
         out.write_all(b"\"value\":")?;
-        to_writer(&mut *out, &crate::model::format_value(s.value))?;
+        to_writer(&mut *out, &crate::shared::float::format_value(s.value))?;
         out.write_all(b"}")
     })?;
     out.write_all(b"]}")

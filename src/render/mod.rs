@@ -262,7 +262,7 @@ fn write_sample(
     match value {
         0.0 => out.write_all(b"0")?,
         1.0 => out.write_all(b"1")?,
-        v => out.write_all(crate::model::format_value(v).as_bytes())?,
+        v => out.write_all(crate::shared::float::format_value(v).as_bytes())?,
     }
     out.write_all(b"\n")
 }

@@ -177,7 +177,7 @@ impl Columns {
         cells.push(
             r.created
                 .as_deref()
-                .and_then(crate::engine::value::parse_rfc3339)
+                .and_then(crate::shared::time::parse_rfc3339)
                 .map_or("-".into(), |t| human_age(now - t)),
         );
         cells.push(r.samples.to_string());
@@ -223,7 +223,7 @@ fn metric_table(out: &mut dyn Write, fam: &Family) -> io::Result<()> {
             .iter()
             .map(|n| cell(s.label(n).unwrap_or("")))
             .collect();
-        cells.push(crate::model::format_value(s.value));
+        cells.push(crate::shared::float::format_value(s.value));
         t.add_row(cells);
         Ok(())
     })?;

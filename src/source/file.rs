@@ -41,9 +41,11 @@ pub fn collect(
                 return Ok(());
             }
             stats.objects += 1;
-            let matched = engine
-                .evaluate_matching(&mut batches, &obj, errors)
-                .map_err(|e| Error::failure(format!("cannot keep samples: {e}")))?;
+            let matched = engine.evaluate_matching(&mut batches, &obj, errors);
+            for b in &mut batches {
+                b.spill_if_full()
+                    .map_err(|e| Error::failure(format!("cannot keep samples: {e}")))?;
+            }
             if !matched {
                 let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or("");
                 stats.unmatched.push(format!(
@@ -642,7 +644,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(match serde_json::Number::from_f64(v) {
             Some(n) => Value::Number(n),
-            None => Value::String(crate::model::go_float(v)),
+            None => Value::String(crate::shared::float::go_float(v)),
         })
     }
 

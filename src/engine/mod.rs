@@ -255,18 +255,6 @@ impl Engine {
         }
     }
 
-    /// [`Engine::evaluate_object`], then [`Batch::spill_if_full`]: the form
-    /// the cluster source calls.
-    pub fn evaluate(
-        &self,
-        batch: &mut Batch,
-        obj: &Value,
-        errors: &mut EvalErrors,
-    ) -> io::Result<()> {
-        self.evaluate_object(batch, obj, errors);
-        batch.spill_if_full()
-    }
-
     /// An assembler for this engine's batches; see [`Assembler`].
     pub fn assembler(&self) -> Assembler {
         Assembler::new(self)

@@ -45,17 +45,6 @@ impl Spool {
     /// Bytes kept in memory before the spool moves to disk.
     pub const MEMORY_LIMIT: usize = 256 * 1024;
 
-    /// Appends a sample and moves the spool to disk if it is full; `labels`
-    /// must be sorted by name, names unique.
-    pub fn push<K: AsRef<str>, V: AsRef<str>>(
-        &mut self,
-        labels: &[(K, V)],
-        value: f64,
-    ) -> io::Result<()> {
-        self.append(labels, value);
-        self.spill_if_full()
-    }
-
     /// Appends a sample in memory; `labels` must be sorted by name, names
     /// unique. [`Spool::spill_if_full`] bounds the memory.
     pub fn append<K: AsRef<str>, V: AsRef<str>>(&mut self, labels: &[(K, V)], value: f64) {
@@ -240,8 +229,8 @@ mod tests {
         let big = "x".repeat(1000);
         let n = 2 * Spool::MEMORY_LIMIT / 1000 + 7;
         for i in 0..n {
-            s.push(&[("a", big.clone()), ("i", i.to_string())], i as f64)
-                .unwrap();
+            s.append(&[("a", big.clone()), ("i", i.to_string())], i as f64);
+            s.spill_if_full().unwrap();
         }
         assert!(!s.segments.is_empty());
         let mut seen = 0;
@@ -268,8 +257,10 @@ mod tests {
         let spools: Vec<Spool> = (0..300)
             .map(|i| {
                 let mut s = Spool::default();
-                s.push(&[("a", value.as_str())], i as f64).unwrap();
-                s.push(&[("b", "x")], 1.0).unwrap();
+                s.append(&[("a", value.as_str())], i as f64);
+                s.spill_if_full().unwrap();
+                s.append(&[("b", "x")], 1.0);
+                s.spill_if_full().unwrap();
                 s
             })
             .collect();
@@ -296,7 +287,7 @@ mod tests {
         ];
         let mut s = Spool::default();
         for (i, labels) in samples.iter().enumerate() {
-            s.push(labels, -(i as f64)).unwrap();
+            s.append(labels, -(i as f64));
         }
         let mut back = Vec::new();
         s.for_each(|sample| {

@@ -132,7 +132,7 @@ mod tests {
             .map(|(name, samples)| {
                 let mut spool = Spool::default();
                 for labels in *samples {
-                    spool.push(labels, 1.0).unwrap();
+                    spool.append(labels, 1.0);
                 }
                 Family {
                     name: name.to_string(),
@@ -220,8 +220,8 @@ mod tests {
     #[test]
     fn build_renders_and_gzips_the_set() {
         let mut spool = Spool::default();
-        spool.push(&[("name", "w")], 1.0).unwrap();
-        spool.push(&[("name", "w")], 1.0).unwrap();
+        spool.append(&[("name", "w")], 1.0);
+        spool.append(&[("name", "w")], 1.0);
         let set = MetricSet {
             families: vec![Family {
                 name: "cartographer_workload_info".into(),

@@ -416,7 +416,7 @@ mod tests {
         use crate::model::{Family, MetricType, Part, Spool};
         let part = |c: Option<&str>| {
             let mut s = Spool::default();
-            s.push(&[("name", "w")], 1.0).unwrap();
+            s.append(&[("name", "w")], 1.0);
             Part {
                 resource: 0,
                 cluster: c.map(str::to_string),

@@ -429,7 +429,7 @@ mod tests {
     fn set(samples: &[(&[(&str, &str)], f64)], cluster: Option<&str>) -> MetricSet {
         let mut spool = Spool::default();
         for (labels, v) in samples {
-            spool.push(labels, *v).unwrap();
+            spool.append(labels, *v);
         }
         MetricSet {
             families: vec![Family {
@@ -497,7 +497,7 @@ mod tests {
             .collect();
         let mut spool = Spool::default();
         for (labels, v) in &samples {
-            spool.push(labels, *v).unwrap();
+            spool.append(labels, *v);
         }
         let mut s = set(&[], None);
         s.families[0].parts[0].samples = Arc::new(spool);

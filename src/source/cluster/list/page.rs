@@ -88,7 +88,8 @@ pub(super) fn evaluate_page(
         }
         objects += 1;
         for b in batches.iter_mut() {
-            if let Err(e) = engine.evaluate(b, &obj, errors) {
+            engine.evaluate_object(b, &obj, errors);
+            if let Err(e) = b.spill_if_full() {
                 spool_error = Some(e);
                 return Err(());
             }

@@ -384,14 +384,9 @@ fn is_path(arg: &Arg) -> bool {
 fn resource_names(engine: &Engine) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
     for r in engine.resources() {
-        let plural = r.plural_guess();
-        let name = if r.gvk.group.is_empty() {
-            plural
-        } else {
-            format!("{plural}.{}", r.gvk.group)
-        };
+        let [canonical, ..] = r.names();
         names
-            .entry(name)
+            .entry(canonical)
             .or_insert_with(|| format!("{} ({} metrics)", r.gvk, r.families.len()));
     }
     names

@@ -359,16 +359,7 @@ fn apply_filters(
             if resources.is_empty() {
                 return true;
             }
-            let plural = r.plural_guess();
-            let g = &r.gvk.group;
-            [
-                r.gvk.kind.clone(),
-                plural.clone(),
-                format!("{plural}.{g}"),
-                format!("{}.{g}", r.gvk.kind),
-            ]
-            .iter()
-            .any(|c| res_globs.is_match(c))
+            r.names().iter().any(|c| res_globs.is_match(c))
         },
         |f| metrics.is_empty() || metric_globs.is_match(&f.name),
     );

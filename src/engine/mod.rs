@@ -65,6 +65,25 @@ impl CompiledResource {
             .clone()
             .unwrap_or_else(|| plural_of(&self.gvk.kind))
     }
+
+    /// The names a user may call the resource by, as kubectl takes them: the
+    /// canonical `plural.group` (`plural` in the core group) first, then the
+    /// kind, the plural and `Kind.group`.
+    pub fn names(&self) -> [String; 4] {
+        let plural = self.plural_guess();
+        let g = &self.gvk.group;
+        let canonical = if g.is_empty() {
+            plural.clone()
+        } else {
+            format!("{plural}.{g}")
+        };
+        [
+            canonical,
+            self.gvk.kind.clone(),
+            plural,
+            format!("{}.{g}", self.gvk.kind),
+        ]
+    }
 }
 
 /// One metric of a resource.

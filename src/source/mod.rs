@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod file;
+mod items;
 
 use crate::shared::io::{MIB, read_bounded};
 

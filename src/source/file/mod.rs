@@ -8,6 +8,7 @@ use serde::de::{
 };
 use serde_json::Value;
 
+use super::items::{EachItem, plain};
 use crate::config::yaml;
 use crate::engine::{Batch, Engine, EvalErrors};
 use crate::error::Error;
@@ -257,10 +258,18 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
         let mut streamed = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" && !streamed {
-                map.next_value_seed(ItemsSeed {
-                    at: self.at,
-                    sink: &mut *self.sink,
-                    failed: &mut *self.failed,
+                let (at, sink, failed) = (self.at, &mut *self.sink, &mut *self.failed);
+                let mut each = |j: usize, item: Value| {
+                    push_object(item, sink, &|| format!("{at}, items[{j}]")).map_err(|e| {
+                        *failed = Some(e);
+                        "stopped".to_string()
+                    })
+                };
+                map.next_value_seed(EachItem {
+                    seed: plain::<Value>,
+                    each: &mut each,
+                    null_is_empty: false,
+                    expecting: "a list of Kubernetes objects in items",
                 })?;
                 streamed = true;
             } else {
@@ -291,41 +300,6 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
     }
 }
 /// The `items` of a list, each handed to the sink as soon as it is parsed.
-struct ItemsSeed<'a, 'f> {
-    at: &'a str,
-    sink: &'a mut Sink<'f>,
-    failed: &'a mut Option<Error>,
-}
-
-impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a list of Kubernetes objects in items")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut j = 0;
-        while let Some(item) = seq.next_element::<Value>()? {
-            let at = self.at;
-            push_object(item, self.sink, &|| format!("{at}, items[{j}]")).map_err(|e| {
-                *self.failed = Some(e);
-                A::Error::custom("stopped")
-            })?;
-            j += 1;
-        }
-        Ok(())
-    }
-}
-
 fn push_object(v: Value, out: &mut Sink<'_>, at: &dyn Fn() -> String) -> Result<(), Error> {
     let Value::Object(map) = &v else {
         return Err(Error::input(format!(

@@ -5,13 +5,14 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::Progressing;
 use crate::engine::{Engine, Projection};
 use crate::source::cluster::api::one_line;
 use crate::source::cluster::discovery::Gvr;
+use crate::source::items::EachItem;
 
 /// The continue token of a list body, without building its items: read from
 /// the end when `metadata` is the body's last key (custom resource lists sort
@@ -162,67 +163,35 @@ impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for PageSeed<'_, F> {
                     let meta: Option<ListMeta> = map.next_value()?;
                     next = meta.and_then(|m| m.token).filter(|t| !t.is_empty());
                 }
-                Field::Items => map.next_value_seed(Items {
-                    reads: self.reads,
-                    each: &mut *self.each,
-                })?,
+                Field::Items => {
+                    let each = &mut *self.each;
+                    let mut check = |i: usize, item: Value| {
+                        // Not a Kubernetes list: refused whole, rather than a
+                        // number counted as an object of the kind.
+                        if !item.is_object() {
+                            let what = match item {
+                                Value::Null => "null",
+                                Value::Bool(_) => "a boolean",
+                                Value::Number(_) => "a number",
+                                Value::String(_) => "a string",
+                                _ => "an array",
+                            };
+                            return Err(format!("items[{i}] is {what}, not an object"));
+                        }
+                        each(item).map_err(|()| "evaluation stopped".to_string())
+                    };
+                    map.next_value_seed(EachItem {
+                        seed: || self.reads.seed(),
+                        each: &mut check,
+                        null_is_empty: true,
+                        expecting: "a list of objects",
+                    })?
+                }
                 Field::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(next)
-    }
-}
-
-struct Items<'a, F> {
-    reads: &'a Projection,
-    each: &'a mut F,
-}
-
-impl<'de, F: FnMut(Value) -> Result<(), ()>> DeserializeSeed<'de> for Items<'_, F> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de, F: FnMut(Value) -> Result<(), ()>> Visitor<'de> for Items<'_, F> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of objects")
-    }
-
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut i = 0usize;
-        while let Some(item) = seq.next_element_seed(self.reads.seed())? {
-            // Not a Kubernetes list: refused whole, rather than a number
-            // counted as an object of the kind.
-            if !item.is_object() {
-                let what = match item {
-                    Value::Null => "null",
-                    Value::Bool(_) => "a boolean",
-                    Value::Number(_) => "a number",
-                    Value::String(_) => "a string",
-                    _ => "an array",
-                };
-                return Err(de::Error::custom(format_args!(
-                    "items[{i}] is {what}, not an object"
-                )));
-            }
-            (self.each)(item).map_err(|()| de::Error::custom("evaluation stopped"))?;
-            i += 1;
-        }
-        Ok(())
     }
 }

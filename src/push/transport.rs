@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 
 use crate::error::Error;
+use crate::shared::io::io_reason;
 use crate::shared::retry::{Step, doubling, retry};
 use crate::ui::Ui;
 
@@ -345,10 +346,7 @@ pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn read_file(path: &str, flag: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| {
-        Error::usage(format!(
-            "{flag} {path}: cannot read: {}",
-            crate::source::io_reason(&e)
-        ))
+        Error::usage(format!("{flag} {path}: cannot read: {}", io_reason(&e))).caused_by(e)
     })
 }
 

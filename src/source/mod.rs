@@ -18,5 +18,3 @@ pub fn read_input(path: &str) -> Result<(Vec<u8>, String), crate::Error> {
     read_bounded(path, INPUT_LIMIT, "object files")
         .map_err(|e| crate::Error::input(e.to_string()).caused_by(e))
 }
-
-pub use crate::shared::io::io_reason;

@@ -372,7 +372,7 @@ pub fn reason(e: &(dyn std::error::Error + 'static)) -> String {
     }
     let (top, inner) = (e.to_string(), deepest.to_string());
     let chosen = if top.contains(&inner) { top } else { inner };
-    crate::source::io_reason(&std::io::Error::other(chosen))
+    crate::shared::io::io_reason(&std::io::Error::other(chosen))
 }
 
 #[cfg(test)]

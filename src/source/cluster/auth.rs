@@ -152,7 +152,7 @@ fn read_token_file(who: &str, path: &str) -> Result<String, Error> {
         .map_err(|e| {
             Error::failure(format!(
                 "{what}: cannot read: {}",
-                crate::source::io_reason(&e)
+                crate::shared::io::io_reason(&e)
             ))
         })?;
     if text.len() as u64 > CREDENTIAL_MAX {
@@ -249,7 +249,7 @@ fn run_exec(who: &str, exec: &ExecConfig, limit: Duration) -> Result<Credential,
             std::io::ErrorKind::NotFound => fail(format!("was not found{hint}")),
             _ => fail(format!(
                 "cannot be run: {}{hint}",
-                crate::source::io_reason(&e)
+                crate::shared::io::io_reason(&e)
             )),
         }
     })?;
@@ -297,7 +297,12 @@ fn run_exec(who: &str, exec: &ExecConfig, limit: Duration) -> Result<Credential,
                     super::api::humantime(limit)
                 )));
             }
-            Err(e) => return Err(fail(format!("failed: {}", crate::source::io_reason(&e)))),
+            Err(e) => {
+                return Err(fail(format!(
+                    "failed: {}",
+                    crate::shared::io::io_reason(&e)
+                )));
+            }
         }
     };
     // A process the plugin left behind may hold its pipes open: wait no longer

@@ -146,7 +146,7 @@ fn readable(flag: &str, path: &str) -> Result<(), Error> {
     std::fs::File::open(path).map(drop).map_err(|e| {
         Error::usage(format!(
             "{flag} {path}: cannot read: {}",
-            crate::source::io_reason(&e)
+            crate::shared::io::io_reason(&e)
         ))
     })
 }

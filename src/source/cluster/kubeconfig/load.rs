@@ -83,7 +83,8 @@ const KUBECONFIG_MAX: u64 = 16 << 20;
 fn read(path: &Path) -> Result<Kubeconfig, Error> {
     let fail = |why: String| Error::failure(format!("kubeconfig {}: {why}", path.display()));
     let too_big = || fail(format!("larger than {} MiB", KUBECONFIG_MAX >> 20));
-    let cannot = |e: std::io::Error| fail(format!("cannot read: {}", crate::source::io_reason(&e)));
+    let cannot =
+        |e: std::io::Error| fail(format!("cannot read: {}", crate::shared::io::io_reason(&e)));
     let meta = std::fs::metadata(path).map_err(cannot)?;
     let parsed = if meta.is_file() {
         if meta.len() > KUBECONFIG_MAX {
@@ -110,7 +111,7 @@ fn read(path: &Path) -> Result<Kubeconfig, Error> {
 pub(super) fn kubeconfig_reason(e: &KubeconfigError) -> String {
     match e {
         KubeconfigError::ReadConfig(io, _) => {
-            format!("cannot read: {}", crate::source::io_reason(io))
+            format!("cannot read: {}", crate::shared::io::io_reason(io))
         }
         KubeconfigError::Parse(yaml) => {
             let text = yaml.to_string();

@@ -292,7 +292,7 @@ impl<'a> List<'a> {
         match e {
             PageError::Spool(e) => Err(Error::failure(format!(
                 "cannot keep samples: {}",
-                crate::source::io_reason(&e)
+                crate::shared::io::io_reason(&e)
             ))),
             PageError::Invalid(why) => {
                 Ok(self.fail(format!("{}{} answered {why}", self.api.url, self.uri), st))

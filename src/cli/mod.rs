@@ -25,9 +25,10 @@ Lists the configured custom resources once from the current cluster (or reads
 `kubectl get -o json|yaml` output with --from-file), maps their fields to metrics
 with the same semantics as kube-state-metrics' CustomResourceStateMetrics config,
 and prints them as OpenMetrics, Prometheus text, JSON, a table or a one-screen
-summary, or pushes them
-to a Prometheus Pushgateway. Without --config, the embedded TAP config is used
-(see `kubectl tap-metrics config default`).";
+summary; or sends them to a Prometheus Pushgateway, with remote write (Mimir,
+Thanos, Cortex, Grafana Cloud), or to a file for node_exporter's textfile
+collector. Without --config, the embedded TAP config is used (see
+`kubectl tap-metrics config default`).";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -45,6 +46,10 @@ Examples:
 
   # From a cron job: replace the Pushgateway group with a fresh snapshot
   kubectl tap-metrics --pushgateway http://pushgateway:9091 --job tap-metrics
+
+  # Remote write to Mimir, one tenant; or a file for node_exporter
+  kubectl tap-metrics --remote-write http://mimir:9009/api/v1/push --remote-write-header X-Scope-OrgID=platform
+  kubectl tap-metrics --output-file /var/lib/prometheus/node-exporter/tap-metrics.prom
 
 Exit codes:
   0  success

@@ -182,6 +182,19 @@ fn snapshot(args: RunArgs) -> Result<SnapshotPlan, Error> {
         ));
     }
     let sending = push.is_some() || remote_write.is_some();
+    // --delete lists nothing: there is no snapshot for the other targets.
+    if args.push.delete {
+        let other = [
+            ("--remote-write", remote_write.is_some()),
+            ("--output-file", args.output_file.is_some()),
+            ("--output", args.output.is_some()),
+        ];
+        if let Some((flag, _)) = other.iter().find(|(_, given)| *given) {
+            return Err(Error::usage(format!(
+                "--delete lists nothing, so it cannot be used with {flag}"
+            )));
+        }
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let format = args.output.map(Format::from).or_else(|| {
         if args.output_file.is_some() {

@@ -13,8 +13,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode, Url};
 
 use crate::error::Error;
-use crate::shared::io::io_reason;
+use crate::shared::io::{io_reason, without_os_error};
 use crate::shared::retry::{Step, doubling, retry};
+use crate::shared::text::one_line;
 use crate::ui::Ui;
 
 /// Attempts per request, the first one included.
@@ -267,16 +268,11 @@ fn answer(
     what: &str,
 ) -> String {
     let mut msg = format!("the Pushgateway at {gateway} refused the {what}: {status}");
-    let quoted = condense(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let quoted = one_line(&condense(&words), MAX_MESSAGE);
     if !quoted.is_empty() {
         msg.push_str(": ");
-        match quoted.char_indices().nth(MAX_MESSAGE) {
-            Some((cut, _)) => {
-                msg.push_str(&quoted[..cut]);
-                msg.push('…');
-            }
-            None => msg.push_str(&quoted),
-        }
+        msg.push_str(&quoted);
     }
     if let Some(loc) = location {
         msg.push_str(&format!(" (redirected to {loc}; use that URL)"));
@@ -327,10 +323,8 @@ pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let mut s = err.to_string();
-        if let Some(i) = s.find(" (os error") {
-            s.truncate(i);
-        }
+        let text = err.to_string();
+        let mut s = without_os_error(&text).to_string();
         if let Some(i) = s.find(" for url (") {
             s.truncate(i);
         }

@@ -6,11 +6,12 @@ pub const MIB: u64 = 1024 * 1024;
 
 /// The reason of an I/O error without Rust's "(os error N)" suffix.
 pub fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    without_os_error(&e.to_string()).to_string()
+}
+
+/// An error's text without Rust's " (os error N)" suffix, wherever it came from.
+pub fn without_os_error(s: &str) -> &str {
+    s.find(" (os error").map_or(s, |i| &s[..i])
 }
 
 /// Why an input could not be read; its message starts with the input's name.

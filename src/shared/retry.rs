@@ -35,6 +35,20 @@ where
     }
 }
 
+/// A `Retry-After` value as a wait: seconds, or an HTTP date (a date
+/// already past is no wait).
+pub fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// Exponential backoff: `first` before retry 1 (after attempt 1), doubling
 /// for each later one, and no more than 2^16 times `first`.
 pub fn doubling(first: Duration, retry: u32) -> Duration {
@@ -44,6 +58,23 @@ pub fn doubling(first: Duration, retry: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let wait = retry_after(&later).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
+    }
 
     fn block<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

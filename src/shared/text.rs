@@ -44,6 +44,27 @@ pub fn redact_userinfo(url: &str) -> Cow<'_, str> {
     }
 }
 
+/// Outside text (a server's message, a plugin's error) fit for one line of
+/// a message: whitespace runs, line breaks included, become one space, and
+/// at most `max` characters are kept. (Other control characters are escaped
+/// where the line is written.)
+pub fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (n, word) in s.split_whitespace().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.len() > max * 4 {
+            break;
+        }
+    }
+    match out.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &out[..i]),
+        None => out,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{redact_userinfo, visible};

@@ -443,6 +443,10 @@ fn conflicting_flags_are_usage_errors() {
             "--from-file - and --config - cannot both read standard input",
         ),
         (
+            [&gw[..], &["--delete", "--output-file", "/tmp/x.prom"]].concat(),
+            "--delete lists nothing, so it cannot be used with --output-file",
+        ),
+        (
             vec!["-f", "-", "-f", "-"],
             "standard input can be read only once",
         ),

@@ -193,6 +193,16 @@ fn server_errors_and_429_are_retried_other_4xx_are_not() {
     assert_eq!(seen.len(), 2);
     assert!(seen[1].at - seen[0].at >= Duration::from_millis(950));
 
+    // A huge answer is quoted short, and read only in part.
+    let huge: &'static str = Box::leak("overloaded ".repeat(20_000).into_boxed_str());
+    let r = Receiver::start(vec![
+        Answer::Status(503, "", huge),
+        Answer::Status(200, "", ""),
+    ]);
+    let out = write_to(&r.url, &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.len() < 2_000, "{}", out.stderr.len());
+
     // 400: not retried; the error quotes the receiver, on one line.
     let r = Receiver::start(vec![Answer::Status(400, "", "out of order sample\n")]);
     let out = write_to(&r.url, &[]);
@@ -263,6 +273,25 @@ fn bad_flags_are_usage_errors_without_secrets() {
                 "X-Scope-OrgID",
             ],
             "expected NAME=VALUE",
+        ),
+        (
+            // A header's value may be a credential: named, never shown.
+            vec![
+                "--remote-write",
+                "http://mimir/api/v1/push",
+                "--remote-write-header",
+                "Authorization=Bearer hunter2",
+            ],
+            "--remote-write-header \"Authorization\": the protocol or the auth flags set this header",
+        ),
+        (
+            vec![
+                "--remote-write",
+                "http://mimir/api/v1/push",
+                "--remote-write-header",
+                "X-Api-Key=hunter2\u{7}",
+            ],
+            "--remote-write-header \"X-Api-Key\": the value holds characters",
         ),
     ] {
         let out = tap_metrics()

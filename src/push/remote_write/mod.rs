@@ -21,7 +21,8 @@ use super::transport::{ClientOptions, Transport, chain, condense};
 use crate::error::{Error, ExitKind};
 use crate::model::{MetricSet, Origin, Part};
 use crate::render::SeenSeries;
-use crate::shared::retry::{Step, doubling, retry};
+use crate::shared::retry::{Step, doubling, retry, retry_after};
+use crate::shared::text::one_line;
 use crate::ui::Ui;
 
 /// Series per request: Prometheus' own `max_samples_per_send` default, which
@@ -33,6 +34,23 @@ const ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between attempts, whatever Retry-After asks for.
 const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The most of a receiver's answer read, and the most of it quoted.
+const MAX_ANSWER: usize = 64 * 1024;
+const MAX_MESSAGE: usize = 600;
+
+/// The start of an answer's body: a receiver's error is one sentence, and an
+/// endless or huge body must not fill memory or the terminal.
+async fn read_some(mut resp: reqwest::Response) -> String {
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_ANSWER);
+    String::from_utf8_lossy(&body).into_owned()
+}
 
 /// Where and how to write, as the CLI layer resolved it.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +70,8 @@ pub struct RemoteWriteOptions {
 pub struct RemoteWriter<'a> {
     opts: &'a RemoteWriteOptions,
     url: Url,
+    /// The URL as messages show it: without its query, which may hold a key.
+    shown: String,
     headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     transport: Transport,
 }
@@ -81,9 +101,10 @@ impl std::fmt::Display for WriteSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "wrote {} series ({} samples) in {} {} ({} snappy) to {} in {:.2}s",
+            "wrote {} series ({} sample{}) in {} {} ({} snappy) to {} in {:.2}s",
             self.series,
             self.series,
+            if self.series == 1 { "" } else { "s" },
             self.requests,
             if self.requests == 1 {
                 "request"
@@ -138,10 +159,11 @@ impl<'a> RemoteWriter<'a> {
         }
         let mut headers = Vec::new();
         for h in &opts.headers {
-            let bad = |why: &str| Error::usage(format!("--remote-write-header {h:?}: {why}"));
-            let (name, value) = h
-                .split_once('=')
-                .ok_or_else(|| bad("expected NAME=VALUE"))?;
+            // A header's value may be a credential: messages name the header only.
+            let (name, value) = h.split_once('=').ok_or_else(|| {
+                Error::usage("--remote-write-header: expected NAME=VALUE (the value is not shown)")
+            })?;
+            let bad = |why: &str| Error::usage(format!("--remote-write-header {name:?}: {why}"));
             let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| bad("not a header name"))?;
             if PROTOCOL_HEADERS.contains(&name.as_str()) || name == reqwest::header::AUTHORIZATION {
@@ -154,8 +176,11 @@ impl<'a> RemoteWriter<'a> {
             headers.push((name, value));
         }
         let transport = Transport::new(&opts.client, &url)?;
+        let mut shown = url.clone();
+        shown.set_query(None);
         Ok(RemoteWriter {
             opts,
+            shown: shown.to_string(),
             url,
             headers,
             transport,
@@ -175,7 +200,7 @@ impl<'a> RemoteWriter<'a> {
             .map_err(|e| {
                 Error::failure(format!(
                     "cannot write to {}: {e}; nothing was sent",
-                    self.url
+                    self.shown
                 ))
                 .caused_by(e)
             })?;
@@ -196,7 +221,7 @@ impl<'a> RemoteWriter<'a> {
             })?;
         }
         Ok(WriteSummary {
-            url: self.url.to_string(),
+            url: self.shown.clone(),
             series: requests.series,
             requests: total,
             bytes: requests.bytes,
@@ -228,11 +253,11 @@ impl<'a> RemoteWriter<'a> {
                     let asked = resp
                         .headers()
                         .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let text = resp.text().await.unwrap_or_default();
-                    let mut msg = format!("{} refused the {what}: {status}", self.url);
-                    let quoted = condense(&text.split_whitespace().collect::<Vec<_>>().join(" "));
+                        .and_then(|v| retry_after(v.to_str().ok()?));
+                    let text = read_some(resp).await;
+                    let mut msg = format!("{} refused the {what}: {status}", self.shown);
+                    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let quoted = one_line(&condense(&words), MAX_MESSAGE);
                     if !quoted.is_empty() {
                         msg.push_str(": ");
                         msg.push_str(&quoted);
@@ -246,7 +271,7 @@ impl<'a> RemoteWriter<'a> {
                     (msg, asked)
                 }
                 Err(e) => (
-                    format!("cannot reach {} for the {what}: {}", self.url, chain(&e)),
+                    format!("cannot reach {} for the {what}: {}", self.shown, chain(&e)),
                     None,
                 ),
             };
@@ -286,7 +311,7 @@ impl<'a> RemoteWriter<'a> {
                     ExitKind::Partial,
                     format!(
                         "some resources could not be read, so nothing was written to {}; fix the access{}",
-                        self.url,
+                        self.shown,
                         if partial_ok {
                             ""
                         } else {

@@ -2,6 +2,7 @@
 //! with bounded retries, an optional time limit per request, and failures
 //! described in one line that names the server.
 
+use crate::shared::text::one_line;
 use std::fmt;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use http::StatusCode;
 use kube::client::Body;
 use serde::Deserialize;
 
-use crate::shared::retry::{Step, doubling, retry};
+use crate::shared::retry::{Step, doubling, retry, retry_after};
 
 /// Retries of a request answered 429 or 5xx, after the first attempt.
 const MAX_RETRIES: u32 = 5;
@@ -181,9 +182,7 @@ impl Api {
             let status = res.status();
             let (retry_after, media) = {
                 let header = |name| res.headers().get(name).and_then(|v| v.to_str().ok());
-                let retry_after = header(http::header::RETRY_AFTER)
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                let retry_after = header(http::header::RETRY_AFTER).and_then(retry_after);
                 let media = header(http::header::CONTENT_TYPE)
                     .map(|v| {
                         v.split(';')
@@ -294,27 +293,6 @@ fn status_reason(status: StatusCode) -> String {
         .canonical_reason()
         .map(|r| r.replace(' ', ""))
         .unwrap_or_else(|| "Error".into())
-}
-
-/// Outside text (a server's message, a plugin's error) fit for one line of
-/// a message: whitespace runs, line breaks included, become one space, and
-/// at most `max` characters are kept. (Other control characters are escaped
-/// where the line is written.)
-pub fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (n, word) in s.split_whitespace().enumerate() {
-        if n > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-        if out.len() > max * 4 {
-            break;
-        }
-    }
-    match out.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &out[..i]),
-        None => out,
-    }
 }
 
 /// The useful line of an error answer that is not a Kubernetes Status: the

@@ -16,8 +16,8 @@ use base64::Engine as _;
 use kube::config::{AuthInfo, ExecConfig, ExecInteractiveMode};
 use serde_json::{Value, json};
 
-use super::api::one_line;
 use crate::error::Error;
+use crate::shared::text::one_line;
 
 /// How long an exec plugin may run when `--request-timeout` sets no limit:
 /// long enough for a browser login, short enough for a cron job to fail.

@@ -10,7 +10,7 @@ use super::load::kubeconfig_reason;
 use super::select::{Selection, Source, redact};
 use super::{Connection, Target};
 use crate::error::Error;
-use crate::source::cluster::api::one_line;
+use crate::shared::text::one_line;
 use crate::source::cluster::auth;
 
 /// The connection settings of one selected cluster.

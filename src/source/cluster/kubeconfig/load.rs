@@ -8,7 +8,8 @@ use kube::config::{Kubeconfig, KubeconfigError};
 
 use super::{Connection, Env};
 use crate::error::Error;
-use crate::source::cluster::api::{self, one_line};
+use crate::shared::text::one_line;
+use crate::source::cluster::api;
 
 /// kubectl's kubeconfig files when `--kubeconfig` is not given.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Progressing;
 use crate::engine::{Engine, Projection};
-use crate::source::cluster::api::one_line;
+use crate::shared::text::one_line;
 use crate::source::cluster::discovery::Gvr;
 use crate::source::items::EachItem;
 

@@ -208,17 +208,31 @@ fn attention_list(
     Ok(())
 }
 
-/// Samples of the family `name`, as label maps; empty when the config has no such family.
-fn samples_of(set: &MetricSet, name: &str) -> io::Result<Vec<BTreeMap<String, String>>> {
+/// A sample as the summary reads it: its labels, and the cluster it came from.
+struct Labeled {
+    labels: BTreeMap<String, String>,
+    cluster: Option<String>,
+}
+
+impl Labeled {
+    fn get(&self, name: &str) -> Option<&String> {
+        self.labels.get(name)
+    }
+}
+
+/// Samples of the family `name`; empty when the config has no such family.
+fn samples_of(set: &MetricSet, name: &str) -> io::Result<Vec<Labeled>> {
     let mut all = Vec::new();
     for fam in set.families.iter().filter(|f| f.name == name) {
-        fam.for_each_sample(|_, s| {
-            all.push(
-                s.labels
+        fam.for_each_sample(|part, s| {
+            all.push(Labeled {
+                labels: s
+                    .labels
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
-            );
+                cluster: part.cluster.clone(),
+            });
             Ok(())
         })?;
     }
@@ -304,6 +318,15 @@ fn cves(out: &mut dyn Write, set: &MetricSet) -> io::Result<()> {
 /// Workloads with live update or remote debugging turned on.
 fn workload_modes(out: &mut dyn Write, set: &MetricSet) -> io::Result<()> {
     let workloads = samples_of(set, "cartographer_workload_info")?;
+    // Whatever --cluster-label calls it, a cluster is named when there are several.
+    let multi_cluster = set
+        .families
+        .iter()
+        .flat_map(|f| &f.parts)
+        .filter_map(|p| p.cluster.as_deref())
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
     for (label, what) in [
         ("live_update_enabled", "live update"),
         ("debug_enabled", "debugging"),
@@ -313,11 +336,9 @@ fn workload_modes(out: &mut dyn Write, set: &MetricSet) -> io::Result<()> {
             .filter(|s| s.get(label).is_some_and(|v| v == "true"))
             .map(|s| {
                 let get = |k: &str| s.get(k).map_or("", String::as_str);
-                let cluster = get("cluster");
-                let at = if cluster.is_empty() {
-                    String::new()
-                } else {
-                    format!("{cluster}:")
+                let at = match (&s.cluster, multi_cluster) {
+                    (Some(c), true) => format!("{c}:"),
+                    _ => String::new(),
                 };
                 cell(&format!("{at}{}/{}", get("namespace"), get("name")))
             })

@@ -241,7 +241,7 @@ pub(super) fn object_rows(set: &MetricSet, ri: usize) -> io::Result<Vec<Row>> {
                 return Ok(());
             }
             let key = (
-                s.label("cluster").unwrap_or("").to_string(),
+                part.cluster.clone().unwrap_or_default(),
                 s.label("namespace").unwrap_or("").to_string(),
                 s.label("name").unwrap_or("").to_string(),
             );

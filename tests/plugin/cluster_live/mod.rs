@@ -6,6 +6,7 @@ mod kubeconfig;
 mod output_file;
 mod runtime;
 mod targets;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

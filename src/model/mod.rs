@@ -246,3 +246,12 @@ pub struct Incomplete {
     /// Not one resource could be listed (unreachable, or every list failed).
     pub nothing_read: bool,
 }
+
+impl Incomplete {
+    /// Whether the targets keep this cluster's series back (the partial-listing
+    /// rule): always when nothing of it was read, else unless `partial_ok`
+    /// (`--push-partial`).
+    pub fn held(&self, partial_ok: bool) -> bool {
+        self.nothing_read || !partial_ok
+    }
+}

@@ -220,13 +220,16 @@ impl Target {
         let mut held = Vec::new();
         for name in names {
             let group = self.group(Some((label, &name)));
-            let why = incomplete.iter().find(|i| i.cluster == name).and_then(|i| {
-                match (i.nothing_read, push_partial) {
-                    (true, _) => Some(Held::NothingRead),
-                    (false, false) => Some(Held::Partial),
-                    (false, true) => None,
-                }
-            });
+            let why = incomplete
+                .iter()
+                .find(|i| i.cluster == name && i.held(push_partial))
+                .map(|i| {
+                    if i.nothing_read {
+                        Held::NothingRead
+                    } else {
+                        Held::Partial
+                    }
+                });
             if let Some(why) = why {
                 held.push((name, group, why));
                 continue;

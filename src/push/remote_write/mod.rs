@@ -301,12 +301,12 @@ impl<'a> RemoteWriter<'a> {
         let held: Vec<String> = origin
             .incomplete
             .iter()
-            .filter(|i| i.nothing_read || !partial_ok)
+            .filter(|i| i.held(partial_ok))
             .map(|i| i.cluster.clone())
             .collect();
         let whole = origin.cluster_label.is_none();
         if whole && !origin.incomplete.is_empty() {
-            if !partial_ok || origin.incomplete.iter().any(|i| i.nothing_read) {
+            if !held.is_empty() {
                 return Err(Error::new(
                     ExitKind::Partial,
                     format!(
